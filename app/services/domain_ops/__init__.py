@@ -1,0 +1,1 @@
+"""Domain operators (DB-aware service-task operations), one module per area."""
