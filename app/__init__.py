@@ -1,0 +1,59 @@
+"""普洱市招商引资全过程服务数字化平台 — application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g
+
+from app.config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config.as_dict())
+    app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app import clock
+    from app.db import Database
+    from app.services import instances, jobs
+
+    db = Database(config.DATABASE_URL)
+    db.install_clock()
+    app.extensions["db"] = db
+    instances.configure(config)
+    jobs.LEASE_SECONDS = config.JOB_LEASE_SECONDS
+
+    @app.before_request
+    def _refresh_clock():
+        g.db = db
+        clock.refresh()
+
+    from app.api import init_app as init_api
+
+    init_api(app)
+    try:
+        from app.web import init_app as init_web
+    except ImportError:  # pragma: no cover - the web UI package is optional for API-only deployments
+        init_web = None
+    if init_web is not None:
+        init_web(app)
+
+    @app.get("/healthz")
+    def healthz():
+        from sqlalchemy import text
+
+        with db.read_scope() as s:
+            s.execute(text("SELECT 1"))
+        return {"status": "ok", "time": clock.now().isoformat(), "database": db.dialect}
+
+    return app
+
+
+def get_db(app: Flask | None = None):
+    from flask import current_app
+
+    return (app or current_app).extensions["db"]

@@ -1,0 +1,10 @@
+"""JSON REST API under /api/v1 (token auth) and its OpenAPI document."""
+
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    from app.api import errors, routes
+
+    errors.init_app(app)
+    app.register_blueprint(routes.bp)

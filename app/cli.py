@@ -1,0 +1,276 @@
+"""The ``investflow`` command: Flask's CLI plus the platform's own commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.errors import AppError
+
+
+def _create_app():
+    from app import create_app
+
+    return create_app()
+
+
+def _db():
+    return current_app.extensions["db"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误 / error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+def main():
+    """普洱市招商引资全过程服务数字化平台 command line."""
+
+
+# -- database --------------------------------------------------------------------------------
+@main.group()
+def db():
+    """Database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    from app.models.migrate import upgrade
+
+    upgrade(_db())
+    click.echo("database is up to date")
+
+
+# -- deployments -----------------------------------------------------------------------------
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--author", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
+@click.option("--forms", "forms_dir", type=click.Path(exists=True), default=None,
+              help="folder of JSON Schema forms (default: forms/ beside PATH when present)")
+@click.option("--dry-run", is_flag=True, help="validate only")
+@with_appcontext
+def deploy(path, author, forms_dir, dry_run):
+    """Validate and deploy BPMN/DMN/forms from PATH (a folder or a file)."""
+    from pathlib import Path
+
+    from app.services import deploy as svc
+
+    root = Path(path)
+    if forms_dir is None:
+        candidate = (root if root.is_dir() else root.parent).resolve().parent / "forms"
+        forms_dir = candidate if candidate.is_dir() else None
+    try:
+        with _db().session_scope() as session:
+            results = svc.deploy_folder(session, path, author, forms_dir=forms_dir, dry_run=dry_run)
+    except AppError as exc:
+        for err in exc.errors:
+            where = ":".join(str(x) for x in (err.get("file"), err.get("line")) if x)
+            click.echo(f"{where} [{err.get('element_id') or '-'}] {err.get('message')}", err=True)
+        _fail(exc.message)
+    for r in results:
+        state = "created" if r["created"] else ("valid" if r.get("dry_run") else "unchanged")
+        click.echo(f"{r['process_key']} v{r['version'] or '-'} {state} {r['hash'][:12]}")
+    click.echo(len(results))
+
+
+# -- users and tokens ------------------------------------------------------------------------
+@main.group()
+def users():
+    """Users and roles."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="role key (repeatable)")
+@click.option("--org", default=None, help="org unit key")
+@click.option("--password", default=None)
+@click.option("--name", "display_name", default=None)
+@click.option("--email", default=None)
+@with_appcontext
+def users_create(username, roles, org, password, display_name, email):
+    from app.services import users as svc
+
+    try:
+        with _db().session_scope() as session:
+            user = svc.create_user(session, username, list(roles), org=org, password=password,
+                                   display_name=display_name, email=email)
+            click.echo(f"created user {user.username} roles={','.join(user.roles)}")
+    except AppError as exc:
+        _fail(exc.message)
+
+
+@main.group()
+def tokens():
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", default=None)
+@with_appcontext
+def tokens_create(username, name):
+    from app.services import users as svc
+
+    try:
+        with _db().session_scope() as session:
+            token = svc.create_token(session, username, name)
+    except AppError as exc:
+        _fail(exc.message)
+    click.echo(token)
+
+
+# -- clock -----------------------------------------------------------------------------------
+@main.group()
+def clock():
+    """The application clock (movable in demo/test mode only)."""
+
+
+@clock.command("show")
+@with_appcontext
+def clock_show():
+    from app import clock as c
+
+    c.refresh()
+    click.echo(f"now={c.now().isoformat()} offset={c.offset()}")
+
+
+@clock.command("advance")
+@click.argument("duration")
+@with_appcontext
+def clock_advance(duration):
+    from app.services import clock_admin
+
+    try:
+        with _db().session_scope() as session:
+            now = clock_admin.advance(session, duration, current_app.config["DEMO"])
+    except AppError as exc:
+        _fail(exc.message)
+    click.echo(f"now={now.isoformat()}")
+
+
+@clock.command("set")
+@click.argument("when")
+@with_appcontext
+def clock_set(when):
+    from app.services import clock_admin
+
+    try:
+        with _db().session_scope() as session:
+            now = clock_admin.set_to(session, when, current_app.config["DEMO"])
+    except AppError as exc:
+        _fail(exc.message)
+    click.echo(f"now={now.isoformat()}")
+
+
+# -- jobs ------------------------------------------------------------------------------------
+@main.command()
+@click.option("--once", is_flag=True, help="run everything due now, print the count, exit")
+@click.option("--interval", type=float, default=None, help="sweep interval in seconds")
+@click.option("--name", default=None, help="worker name (lease owner)")
+@with_appcontext
+def worker(once, interval, name):
+    """Run due timers, messages and retries (any number of workers may run)."""
+    from app.services import jobs, scheduler
+
+    if once:
+        click.echo(jobs.run_due(_db(), worker_id=name))
+        return
+    scheduler.run_forever(_db(), interval or current_app.config["SWEEP_INTERVAL"], name)
+
+
+@main.command("incidents")
+@click.argument("action", type=click.Choice(["list", "retry"]))
+@click.argument("incident_id", required=False, type=int)
+@with_appcontext
+def incidents_cmd(action, incident_id):
+    """List open incidents or retry one."""
+    from sqlalchemy import select
+
+    from app.models.runtime import Incident
+    from app.services import jobs
+
+    with _db().session_scope() as session:
+        if action == "list":
+            rows = session.scalars(select(Incident).where(Incident.status == "open")).all()
+            for i in rows:
+                click.echo(f"{i.id}\tinstance={i.instance_id}\t{i.element_id}\t{i.message}")
+            click.echo(len(rows))
+            return
+        if incident_id is None:
+            _fail("retry 需要事件编号 / retry needs an incident id")
+        try:
+            jobs.retry_incident(session, incident_id, "cli")
+        except AppError as exc:
+            _fail(exc.message)
+        click.echo("retried")
+
+
+# -- server ----------------------------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+@with_appcontext
+def serve(host, port):
+    """Serve the web app and API with the in-process scheduler clock."""
+    from werkzeug.serving import run_simple
+
+    from app.services import scheduler
+
+    app = current_app._get_current_object()
+    if app.config.get("SCHEDULER", True):
+        scheduler.start_background(app.extensions["db"], app.config["SWEEP_INTERVAL"])
+    click.echo(f"serving on http://{host}:{port}")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+# -- web assets and demo data ----------------------------------------------------------------
+@main.group()
+def assets():
+    """Pinned third-party web assets."""
+
+
+@assets.command("fetch")
+def assets_fetch():
+    try:
+        from app.web.assets import fetch_all
+    except ImportError:
+        click.echo("no asset manifest yet")
+        return
+    try:
+        count = fetch_all()
+    except Exception as exc:
+        _fail(str(exc))
+    click.echo(count)
+
+
+@main.group()
+def demo():
+    """Demo data (demo mode only)."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="do nothing when projects exist already")
+@with_appcontext
+def demo_load(if_empty):
+    if not current_app.config["DEMO"]:
+        _fail("仅演示模式可加载演示数据(INVESTFLOW_DEMO=1) / demo data needs demo mode")
+    try:
+        from app.services.demo import load
+    except ImportError:
+        click.echo("no demo loader yet")
+        return
+    try:
+        summary = load(_db(), if_empty=if_empty, echo=click.echo)
+    except AppError as exc:
+        _fail(exc.message)
+    click.echo(summary)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,103 @@
+"""Engines and sessions.
+
+``Database`` owns two engines on SQLite — writers begin with ``BEGIN IMMEDIATE`` so write
+transactions serialise cleanly instead of failing with "database is locked" half-way, readers use
+plain deferred transactions (WAL lets them run beside a writer) — and one engine on PostgreSQL,
+where writers lock the instance row with ``SELECT … FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import clock
+
+
+def normalize_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=10,
+                           max_overflow=20)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(self.url, immediate=True)
+            self.read_engine = _sqlite_engine(self.url, immediate=False)
+        else:
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.read_engine = self.engine
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """One write transaction: commit on success, roll back on any error."""
+        session = self.Session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextlib.contextmanager
+    def read_scope(self) -> Iterator[Session]:
+        session = self.ReadSession()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def install_clock(self) -> None:
+        """Make app.clock read its offset from this database."""
+        from app.models.runtime import AppSetting
+
+        def load() -> float:
+            with self.read_scope() as s:
+                value = s.scalar(select(AppSetting.value).where(AppSetting.key == clock.OFFSET_KEY))
+            return float(value or 0.0)
+
+        clock.install_loader(load)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

@@ -1,0 +1,21 @@
+"""Audit trail: every start, completion, claim, cancel, deploy, timer firing and message."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models.runtime import AuditEvent
+
+
+def record(session: Session, type_: str, actor: str, *, instance_id: int | None = None,
+           element_id: str | None = None, detail: dict | None = None) -> AuditEvent:
+    event = AuditEvent(type=type_, actor=actor or "system", instance_id=instance_id, element_id=element_id,
+                       detail=detail or {}, at=clock.now())
+    session.add(event)
+    return event
+
+
+def as_dict(event: AuditEvent) -> dict:
+    return {"id": event.id, "type": event.type, "at": event.at.isoformat(), "actor": event.actor,
+            "instance_id": event.instance_id, "element_id": event.element_id, "detail": event.detail or {}}

@@ -1,0 +1,175 @@
+"""Durable jobs: leased by any number of workers, each applied exactly once (rule 6).
+
+A worker leases due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional UPDATE under
+SQLite's serial writer lock), then runs each job in its own transaction that first deletes the job
+row *conditioned on still holding its lease*. The delete and the state change commit together
+under the instance lock, so a job whose lease expired and was re-taken by another worker is
+applied by exactly one of them; the loser's delete matches nothing and it rolls back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.errors import AppError, Conflict, NotFound
+from app.models.runtime import Incident, Instance, Job, ProcessVersion
+from app.services import audit, instances, messages, timer_starts
+from app.services.instances import StepResult, Unit
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 30.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire(db, owner: str, limit: int = 50, now: dt.datetime | None = None) -> list[int]:
+    """Lease up to ``limit`` due jobs for ``owner``; returns their ids."""
+    now = now or clock.now()
+    lease_until = now + dt.timedelta(seconds=LEASE_SECONDS)
+    token = f"{owner}#{uuid.uuid4().hex[:8]}"
+    free = or_(Job.lease_until.is_(None), Job.lease_until < now)
+    suspended = select(Instance.id).where(Instance.status.in_(("suspended", "error")))
+    runnable = or_(Job.instance_id.is_(None), Job.instance_id.not_in(suspended))
+    with db.session_scope() as session:
+        if db.is_sqlite:
+            ids = select(Job.id).where(Job.due_at <= now, free, runnable).order_by(Job.due_at).limit(limit)
+            session.execute(update(Job).where(Job.id.in_(ids.scalar_subquery()))
+                            .values(lease_owner=token, lease_until=lease_until)
+                            .execution_options(synchronize_session=False))
+            return list(session.scalars(select(Job.id).where(Job.lease_owner == token)))
+        rows = session.scalars(select(Job).where(Job.due_at <= now, free, runnable).order_by(Job.due_at)
+                               .limit(limit).with_for_update(skip_locked=True)).all()
+        for job in rows:
+            job.lease_owner, job.lease_until = token, lease_until
+        return [j.id for j in rows]
+
+
+def run_job(db, job_id: int) -> bool:
+    """Apply one leased job in its own transaction. True when it was applied."""
+    with db.session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return False
+        owner = job.lease_owner
+        kind, instance_id = job.kind, job.instance_id
+        try:
+            if instance_id is not None:
+                instances.lock_instance(session, instance_id)
+            taken = session.execute(delete(Job).where(Job.id == job_id, Job.lease_owner == owner)
+                                    .execution_options(synchronize_session=False))
+            if taken.rowcount != 1:
+                session.rollback()
+                return False
+            _apply(session, job)
+            return True
+        except (Conflict, NotFound) as exc:
+            # the target moved on (completed, cancelled, gone): the job has nothing left to do
+            log.info("job %s dropped: %s", job_id, exc.message)
+            return True
+        except AppError:
+            raise
+
+
+def _apply(session: Session, job: Job) -> None:
+    if job.kind == "timer":
+        def fire(unit: Unit) -> StepResult:
+            return unit.runner.step()
+
+        instances.run_change(session, job.instance_id, "system", fire)
+    elif job.kind == "retry":
+        def retry(unit: Unit) -> StepResult:
+            return unit.runner.retry_task(job.task_id)
+
+        # keep the attempt count: persist() looks the retry row up by task to count attempts
+        session.add(Job(kind="retry", due_at=dt.datetime.max.replace(tzinfo=dt.UTC), instance_id=job.instance_id,
+                        task_id=job.task_id, element_id=job.element_id, attempts=job.attempts,
+                        lease_owner="parked", lease_until=dt.datetime.max.replace(tzinfo=dt.UTC)))
+        session.flush()
+        instances.run_change(session, job.instance_id, "system", retry)
+        session.execute(delete(Job).where(Job.instance_id == job.instance_id, Job.kind == "retry",
+                                          Job.task_id == job.task_id, Job.lease_owner == "parked"))
+    elif job.kind == "timer_start":
+        version = session.get(ProcessVersion, job.version_id)
+        occurrence = (job.payload or {}).get("occurrence", 1)
+        instances.start_instance(session, version.process_key, version=version.version, actor="timer",
+                                 fire_start_timer=True, data={"occurrence": occurrence,
+                                                              "scheduled_at": job.due_at.isoformat()})
+        audit.record(session, "timer_start_fired", "system", element_id=job.element_id,
+                     detail={"process_key": version.process_key, "version": version.version,
+                             "occurrence": occurrence})
+        nxt = timer_starts.next_occurrence(version.timer_start, job.due_at, occurrence, clock.now())
+        if nxt is not None:
+            session.add(Job(kind="timer_start", due_at=nxt, version_id=version.id, element_id=job.element_id,
+                            payload={"occurrence": occurrence + 1}))
+    elif job.kind == "message":
+        p = job.payload or {}
+        try:
+            messages.send_message(session, p["name"], business_key=p.get("business_key"),
+                                  correlation=p.get("correlation"), data=p.get("data"), actor="system",
+                                  broadcast=True)
+        except NotFound:
+            audit.record(session, "message_undelivered", "system", detail={"name": p.get("name"),
+                                                                          "business_key": p.get("business_key")})
+    elif job.kind == "start":
+        p = job.payload or {}
+        instances.start_instance(session, p["process_key"], business_key=p.get("business_key"),
+                                 data=p.get("data"), actor="system")
+    else:
+        raise ValueError(f"unknown job kind {job.kind}")
+
+
+def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int = 100) -> int:
+    """Run every job due now (repeating while new ones become due); return how many ran."""
+    owner = worker_id or worker_name()
+    clock.refresh()
+    ran = 0
+    for _ in range(max_rounds):
+        ids = acquire(db, owner, limit)
+        if not ids:
+            break
+        for job_id in ids:
+            try:
+                if run_job(db, job_id):
+                    ran += 1
+            except Exception:  # one bad job must not stop the sweep; it stays leased until expiry
+                log.exception("job %s failed", job_id)
+    return ran
+
+
+def list_jobs(session: Session, kind: str | None = None, limit: int = 200) -> list[dict]:
+    stmt = select(Job).order_by(Job.due_at).limit(limit)
+    if kind:
+        stmt = stmt.where(Job.kind == kind)
+    return [{"id": j.id, "kind": j.kind, "due_at": j.due_at.isoformat(), "instance_id": j.instance_id,
+             "element_id": j.element_id, "attempts": j.attempts, "lease_owner": j.lease_owner,
+             "last_error": j.last_error} for j in session.scalars(stmt)]
+
+
+def retry_incident(session: Session, incident_id: int, actor: str) -> dict:
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.status != "open":
+        raise NotFound("事件不存在或已处理 / incident not found or not open")
+    instance_id = incident.instance_id
+    incident.status, incident.resolved_at = "resolved", clock.now()
+    session.flush()
+
+    def retry(unit: Unit) -> StepResult:
+        return unit.runner.retry_task(incident.task_id) if incident.task_id else unit.runner.step()
+
+    unit = instances.run_change(session, instance_id, actor, retry)
+    audit.record(session, "incident_retried", actor, instance_id=instance_id, element_id=incident.element_id)
+    return instances.describe(session, unit.instance, with_data=False)
+
+
+def pending_for(session: Session, instance_id: int) -> list[Job]:
+    return list(session.scalars(select(Job).where(and_(Job.instance_id == instance_id))))

@@ -1,0 +1,309 @@
+"""考核计分 — quarterly 日常考评 and annual 年度考核 scorecards (reference/domain.md §4.3, D12).
+
+Pure functions: no ``app`` imports, no database. Called from ``processes/supervision_quarterly.bpmn``
+(``quarterly_scorecard``) and ``processes/supervision_annual.bpmn`` (``annual_scorecard``).
+
+Input: one dict per assessed unit (县(区) or 工业园区)::
+
+    {"unit_key": "530802", "unit_name": "思茅区",
+     "funds_target_rate_pct": 92.0,      # K-F3, YTD completion of the annual target, in %
+     "signed_1e8_rate_pct": 80.0,        # K-P4 vs target, in %
+     "landing_rate_pct": 48.0, "start_rate_pct": 40.0, "funds_arrival_rate_pct": 27.0,
+     "big_10e8_count": 2, "top_firm_count": 1,
+     "on_time_transition_rate_pct": 80.0, "warning_rectified_rate_pct": 75.0,
+     "monthly_report_timely_pct": 100, "leader_investment_pct": 100, "trip_info_pct": 100,
+     "visit_report_timely_pct": 100, "work_info_pct": 100, "handling_timely_pct": 90,
+     "complaint_timely_pct": 100, "complaint_satisfaction_pct": 80, "issue_timely_pct": 90,
+     "capacity_grade": "良",
+     # bonus inputs (annual)
+     "big_50e8_count": 0, "claimed_signed_count": 1, "provincial_commendation": False,
+     # penalty inputs (annual; falsification also forces 不合格)
+     "falsification_count": 0, "start_overdue_count": 1, "red_unrectified_count": 0,
+     "irregular_incentive_count": 0, "late_report_count": 1, "false_data_findings": 0,
+     # annual only: the four quarterly daily scores (日常考评), if known
+     "quarterly": [85.0, 88.0, 86.0, 90.0]}
+
+Rates are percentages (0–100, as entered in the forms). A missing or ``None`` indicator is *not
+applicable* (e.g. no complaints this year): it is left out and the score is renormalised to 100.
+Numbers are rounded to 2 decimals in the output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from handlers.registry import handler
+
+# (key, block, 中文, points, kind, parameter)
+#   target : min(rate / progress, 1) × pts   (progress = quarter/4 for 序时进度, 1 for the year)
+#   bench  : min(rate / benchmark, 1) × pts  (cohort ratios: not time-proportional)
+#   count  : min(count / (n_full × progress), 1) × pts   (3 pts each, cap 9 → n_full = 3)
+#   rate   : rate × pts
+#   product: rate_a × rate_b × pts
+#   grade  : mapping of a grade word to points
+INDICATORS: list[tuple[str, int, str, float, str, object]] = [
+    ("funds_target_rate_pct", 1, "产业类省外到位资金目标完成率", 15, "target", None),
+    ("signed_1e8_rate_pct", 1, "新签约亿元以上项目数完成率", 10, "target", None),
+    ("landing_rate_pct", 2, "项目落地率", 12, "bench", 60.0),
+    ("start_rate_pct", 2, "开工率", 8, "bench", 50.0),
+    ("funds_arrival_rate_pct", 2, "资金到位率", 10, "bench", 30.0),
+    ("big_10e8_count", 3, "10亿元以上新签约项目", 9, "count", 3),
+    ("top_firm_count", 3, "500强/链主企业项目", 6, "count", 2),
+    ("on_time_transition_rate_pct", 4, "转段及时率", 6, "rate", None),
+    ("warning_rectified_rate_pct", 4, "预警整改率", 4, "rate", None),
+    ("monthly_report_timely_pct", 4, "月报按时报送", 2, "rate", None),
+    ("leader_investment_pct", 4, "“一把手”招商", 2, "rate", None),
+    ("trip_info_pct", 4, "外出招商信息报告", 1, "rate", None),
+    ("visit_report_timely_pct", 4, "来访企业报告及时", 1, "rate", None),
+    ("work_info_pct", 4, "招商工作信息报告", 1, "rate", None),
+    ("handling_timely_pct", 4, "交办与来访办理及时率", 3, "rate", None),
+    ("complaint", 5, "投诉按期办结率×满意率", 4, "product", ("complaint_timely_pct", "complaint_satisfaction_pct")),
+    ("issue_timely_pct", 5, "本地联办协办按期办结率", 2, "rate", None),
+    ("capacity_grade", 5, "承载能力评估结果", 4, "grade", {"优": 4, "良": 3, "中": 2, "差": 1}),
+]
+
+BLOCKS = {1: "目标任务", 2: "项目落地", 3: "招大引强", 4: "过程管理", 5: "服务与环境"}
+BLOCK_POINTS = {1: 25, 2: 30, 3: 15, 4: 20, 5: 10}
+
+BONUS_CAP = 10.0
+PENALTY_CAP = 20.0
+DAILY_WEIGHT = 0.3
+YEAR_END_WEIGHT = 0.7
+
+# penalty inputs: key → (中文, points each)
+PENALTIES = {
+    "falsification_count": ("弄虚作假", 5.0),
+    "start_overdue_count": ("超时限未开工项目", 0.5),
+    "red_unrectified_count": ("红灯超90天未整改", 0.5),
+    "irregular_incentive_count": ("违规优惠/内卷", 3.0),
+    "late_report_count": ("月报迟报", 0.2),
+    "false_data_findings": ("督查发现数据不实", 1.0),
+}
+
+
+def _r(x: float) -> float:
+    return round(x + 0.0, 2)
+
+
+def _num(value) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _clip01(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def grade_for(total: float, falsification: bool = False) -> str:
+    """D12 考核等次 (UNIQUE, first match): falsification → 不合格; ≥90 优秀; ≥80 良好; ≥60 合格."""
+    if falsification:
+        return "不合格"
+    if total >= 90:
+        return "优秀"
+    if total >= 80:
+        return "良好"
+    if total >= 60:
+        return "合格"
+    return "不合格"
+
+
+def _indicator_points(unit: dict, kind: str, key: str, pts: float, param, progress: float) -> float | None:
+    if kind == "product":
+        a, b = (_num(unit.get(k)) for k in param)
+        if a is None or b is None:
+            return None
+        return _clip01(a / 100) * _clip01(b / 100) * pts
+    if kind == "grade":
+        value = unit.get(key)
+        if value in (None, ""):
+            return None
+        return float(param.get(value, 0))
+    value = _num(unit.get(key))
+    if value is None:
+        return None
+    if kind == "target":
+        return _clip01(value / 100 / progress) * pts
+    if kind == "bench":
+        return _clip01(value / param) * pts
+    if kind == "count":
+        return _clip01(max(value, 0) / (param * progress)) * pts
+    if kind == "rate":
+        return _clip01(value / 100) * pts
+    raise ValueError(f"unknown indicator kind {kind!r}")
+
+
+def score_unit(unit: dict, progress: float = 1.0) -> dict:
+    """Base scorecard (100 points) of one unit; ``progress`` = share of the year elapsed (序时进度)."""
+    if not 0 < progress <= 1:
+        raise ValueError("progress must be in (0, 1]")
+    items = []
+    blocks = {b: {"block": b, "name": name, "max": 0.0, "earned": 0.0} for b, name in BLOCKS.items()}
+    earned = available = 0.0
+    for key, block, label, pts, kind, param in INDICATORS:
+        got = _indicator_points(unit, kind, key, pts, param, progress)
+        items.append({"key": key, "block": block, "label": label, "max": pts,
+                      "points": None if got is None else _r(got)})
+        if got is None:
+            continue
+        blocks[block]["max"] += pts
+        blocks[block]["earned"] += got
+        earned += got
+        available += pts
+    score = earned / available * 100 if available else 0.0
+    return {
+        "items": items,
+        "blocks": [
+            {"block": b["block"], "name": b["name"], "max": _r(b["max"]), "earned": _r(b["earned"]),
+             "full": BLOCK_POINTS[b["block"]]}
+            for b in blocks.values()
+        ],
+        "earned": _r(earned),
+        "available": _r(available),
+        "score": _r(score),
+    }
+
+
+def bonus_for(unit: dict) -> dict:
+    """Bonus points (cap +10)."""
+    parts = {}
+    funds = _num(unit.get("funds_target_rate_pct"))
+    if funds is not None and funds > 100:
+        parts["到位资金超目标"] = float(min(math.floor((funds - 100) / 10 + 1e-9), 3))
+    big50 = _num(unit.get("big_50e8_count")) or 0
+    if big50 > 0:
+        parts["50亿元以上项目"] = min(3.0 * int(big50), 6.0)
+    claimed = _num(unit.get("claimed_signed_count")) or 0
+    if claimed > 0:
+        parts["认领项目签约"] = min(1.0 * int(claimed), 2.0)
+    if _num(unit.get("provincial_commendation")):
+        parts["省级表彰"] = 1.0
+    raw = sum(parts.values())
+    return {"parts": parts, "raw": _r(raw), "bonus": _r(min(raw, BONUS_CAP))}
+
+
+def penalty_for(unit: dict) -> dict:
+    """Penalty points (cap −20). Returned as a positive number to subtract."""
+    parts = {}
+    for key, (label, each) in PENALTIES.items():
+        n = _num(unit.get(key)) or 0
+        if n > 0:
+            parts[label] = _r(each * int(n))
+    raw = sum(parts.values())
+    return {"parts": parts, "raw": _r(raw), "penalty": _r(min(raw, PENALTY_CAP))}
+
+
+def _ranked(results: list[dict], key: str) -> list[dict]:
+    """Competition ranking (1, 2, 2, 4) by ``key`` descending; stable on unit_key."""
+    ordered = sorted(results, key=lambda r: (-r[key], str(r.get("unit_key"))))
+    rank = 0
+    previous = None
+    for index, row in enumerate(ordered, start=1):
+        if row[key] != previous:
+            rank = index
+            previous = row[key]
+        row["rank"] = rank
+    return ordered
+
+
+def _units(units: Iterable[dict] | dict | None) -> list[dict]:
+    if units is None:
+        return []
+    if isinstance(units, dict):
+        units = list(units.values())
+    out = []
+    for u in units:
+        if not isinstance(u, dict):
+            raise ValueError("each unit must be an object")
+        if not u.get("unit_key"):
+            raise ValueError("each unit needs a unit_key")
+        out.append(u)
+    return out
+
+
+@handler("quarterly_scorecard")
+def quarterly_scorecard(units, year: int, quarter: int) -> dict:
+    """季度日常考评: the §4.3 scorecard on time-proportional (序时进度) targets, normalised to 100.
+
+    Returns ``{"year", "quarter", "progress", "results": [...], "ranking": [...]}``; each result has
+    ``unit_key, unit_name, daily, blocks, items, grade, falsification, rank``. No bonus/penalty here
+    (they belong to the annual assessment); the grade follows D12 with a confirmed falsification
+    (``falsification_count`` > 0) forcing 不合格.
+    """
+    quarter = int(quarter)
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError("quarter must be 1..4")
+    progress = quarter / 4
+    results = []
+    for unit in _units(units):
+        card = score_unit(unit, progress)
+        falsified = (_num(unit.get("falsification_count")) or 0) > 0
+        results.append({
+            "unit_key": str(unit["unit_key"]),
+            "unit_name": unit.get("unit_name") or str(unit["unit_key"]),
+            "region_code": unit.get("region_code"),
+            "daily": card["score"],
+            "blocks": card["blocks"],
+            "items": card["items"],
+            "falsification": falsified,
+            "false_data_findings": int(_num(unit.get("false_data_findings")) or 0),
+            "grade": grade_for(card["score"], falsified),
+        })
+    ranking = _ranked(results, "daily")
+    return {
+        "year": int(year),
+        "quarter": quarter,
+        "progress": progress,
+        "results": ranking,
+        "ranking": [{"rank": r["rank"], "unit_key": r["unit_key"], "unit_name": r["unit_name"],
+                     "daily": r["daily"], "grade": r["grade"]} for r in ranking],
+    }
+
+
+@handler("annual_scorecard")
+def annual_scorecard(units, year: int) -> dict:
+    """年度考核: final = 0.3 × mean(quarterly daily) + 0.7 × year-end + bonus (≤10) − penalty (≤20).
+
+    The year-end score is the §4.3 scorecard on full-year targets (100 base). If a unit has no
+    quarterly scores, its daily component equals its year-end score. Grade per D12; a confirmed
+    falsification forces 不合格. Returns ``{"year", "results": [...], "ranking": [...]}``.
+    """
+    results = []
+    for unit in _units(units):
+        card = score_unit(unit, 1.0)
+        quarterly = [q for q in (_num(v) for v in (unit.get("quarterly") or [])) if q is not None]
+        daily = sum(quarterly) / len(quarterly) if quarterly else card["score"]
+        bonus = bonus_for(unit)
+        penalty = penalty_for(unit)
+        total = _r(DAILY_WEIGHT * _r(daily) + YEAR_END_WEIGHT * card["score"] + bonus["bonus"] - penalty["penalty"])
+        falsified = (_num(unit.get("falsification_count")) or 0) > 0
+        results.append({
+            "unit_key": str(unit["unit_key"]),
+            "unit_name": unit.get("unit_name") or str(unit["unit_key"]),
+            "region_code": unit.get("region_code"),
+            "daily": _r(daily),
+            "quarterly": [_r(q) for q in quarterly],
+            "year_end": card["score"],
+            "blocks": card["blocks"],
+            "items": card["items"],
+            "bonus": bonus["bonus"],
+            "bonus_parts": bonus["parts"],
+            "penalty": penalty["penalty"],
+            "penalty_parts": penalty["parts"],
+            "total": total,
+            "falsification": falsified,
+            "grade": grade_for(total, falsified),
+        })
+    ranking = _ranked(results, "total")
+    return {
+        "year": int(year),
+        "results": ranking,
+        "ranking": [{"rank": r["rank"], "unit_key": r["unit_key"], "unit_name": r["unit_name"],
+                     "total": r["total"], "grade": r["grade"]} for r in ranking],
+    }
