@@ -83,8 +83,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # releases the connection (rolled back); loaded objects stay readable
 
     def install_clock(self) -> None:
         """Make app.clock read its offset from this database."""

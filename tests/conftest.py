@@ -9,27 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from handlers.registry import HANDLERS, handler
+from tests.support import CALLS, FAILURES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 MIWG = ROOT.parent / "shared" / "interop" / "miwg"
 PG_ADMIN_URL = os.environ.get("INVESTFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-CALLS: list[dict] = []
-FAILURES: dict[str, int] = {}
-
-
-if "test_record" not in HANDLERS:
-    @handler("test_record")
-    def test_record(**params):
-        """Records its calls; fails while FAILURES['test_record'] > 0 (to test retries)."""
-        if FAILURES.get("test_record", 0) > 0:
-            FAILURES["test_record"] -= 1
-            raise RuntimeError("模拟的外部服务故障 simulated outage")
-        CALLS.append(params)
-        return {"ok": True, **params}
-
 
 def _pg_available() -> str | None:
     try:

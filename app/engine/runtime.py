@@ -193,7 +193,7 @@ class Runner:
     def step(self) -> StepResult:
         """Fire due timers and run engine tasks until everything waits; capture service failures."""
         result = StepResult()
-        before = self._waiting_timer_ids()
+        before = self._timer_marks()
         try:
             self.wf.refresh_timers()
             self.wf.do_engine_steps()
@@ -203,9 +203,28 @@ class Runner:
             result.failure = self._failure(exc)
         except WorkflowException as exc:
             result.failure = ServiceFailure("", "", str(exc), traceback.format_exc(), exc)
-        after = self._waiting_timer_ids()
-        result.fired_timers = [self._element(tid) for tid in before if tid not in after]
+        result.fired_timers = self._fired_since(before)
         return result
+
+    def _timer_marks(self) -> dict[str, str]:
+        return {str(t.id): json.dumps(t._get_internal_data("event_value"), default=str)
+                for t in self.wf.event_manager.tasks.values()
+                if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
+
+    def _fired_since(self, before: dict[str, str]) -> list[str]:
+        """Timers that fired: one-shot timers that completed, cycles whose next occurrence moved."""
+        fired = []
+        for task_id, mark in before.items():
+            task = self.wf.get_task_from_id(UUID(task_id))
+            if task is None:
+                continue
+            if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+                now_mark = json.dumps(task._get_internal_data("event_value"), default=str)
+                if now_mark != mark and mark != "null":
+                    fired.append(self._element(task_id))
+            elif task.state in (TaskState.COMPLETED, TaskState.READY, TaskState.STARTED):
+                fired.append(self._element(task_id))
+        return fired
 
     def _element(self, task_id: str) -> str:
         task = self.wf.get_task_from_id(UUID(task_id))
@@ -269,10 +288,6 @@ class Runner:
             latest = max(tasks, key=lambda t: t.last_state_change)
             base.update(latest.data)
         return base
-
-    def _waiting_timer_ids(self) -> set[str]:
-        return {str(t.id) for t in self.wf.event_manager.tasks.values()
-                if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
 
     def timers(self) -> list[TimerView]:
         out = []

@@ -70,6 +70,7 @@ def run_job(db, job_id: int) -> bool:
             if taken.rowcount != 1:
                 session.rollback()
                 return False
+            session.expunge(job)
             _apply(session, job)
             return True
         except (Conflict, NotFound) as exc:
