@@ -104,8 +104,22 @@ def restricted_globals() -> dict:
 _GUARD_NAMES = set(restricted_globals())
 
 
+def _refuse_imports(source: str, mode: str) -> None:
+    import ast
+
+    tree = ast.parse(source, mode=mode)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            raise ScriptRejected(f"第 {node.lineno} 行:脚本中不允许 import,请使用平台提供的函数 / line {node.lineno}: "
+                                 "import is not allowed in scripts")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("__"):
+            raise ScriptRejected(f"第 {node.lineno} 行:不允许访问双下划线名称 / line {node.lineno}: dunder names are "
+                                 "not allowed")
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str):
+    _refuse_imports(expression, "eval")
     result = compile_restricted_eval(expression, "<expression>")
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))
@@ -114,6 +128,7 @@ def compile_expression(expression: str):
 
 @lru_cache(maxsize=2048)
 def compile_script(script: str):
+    _refuse_imports(script, "exec")
     result = compile_restricted_exec(script, "<string>")
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))

@@ -216,6 +216,21 @@ def _line(tree: etree._ElementTree, element_id: str | None) -> int | None:
     return found[0].sourceline if found else None
 
 
+def _locate(tree, message: str) -> tuple[str | None, int | None]:
+    """Find the element a message talks about (by id or name) when the engine did not say."""
+    root = tree.getroot()
+    for token in re.findall(r"[\w\-.:]{3,}", message or ""):
+        found = root.xpath("//*[@id=$t or @name=$t]", t=token)
+        if found:
+            return found[0].get("id"), found[0].sourceline
+    flat = " ".join((message or "").split())
+    for el in root.iter():
+        name = " ".join((el.get("name") or "").split()) if isinstance(el.tag, str) else ""
+        if len(name) >= 3 and f" {name} " in f" {flat} ":
+            return el.get("id"), el.sourceline
+    return None, None
+
+
 def _literal(expression: str):
     """Return the value of a constant expression ("'P3D'"), or None when it names variables."""
     try:
@@ -367,10 +382,14 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
         try:
             parser.add_bpmn_xml(tree, filename=name)
         except SpiffWorkflowException as exc:
-            line = getattr(exc, "line_number", None) or _line(tree, getattr(exc, "id", None))
-            errors.append(FileError(name, _humanize(str(exc)), getattr(exc, "id", None) or None, line or None))
+            element = getattr(exc, "id", None) or None
+            line = getattr(exc, "line_number", None) or _line(tree, element)
+            if not element and not line:
+                element, line = _locate(tree, str(exc))
+            errors.append(FileError(name, _humanize(str(exc)), element, line or None))
         except Exception as exc:
-            errors.append(FileError(name, _humanize(f"{type(exc).__name__}: {exc}")))
+            element, line = _locate(tree, str(exc))
+            errors.append(FileError(name, _humanize(f"{type(exc).__name__}: {exc}"), element, line))
     if errors:
         raise BundleInvalid(errors)
     compiled = []

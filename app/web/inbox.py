@@ -1,0 +1,120 @@
+"""我的待办 — the inbox: an indexed SQL page over the human-task projection (rule 5).
+
+Query parameters: ``tab`` (``all`` = every task I may see / claim, ``mine`` = claimed by me),
+``process_key``, ``stage``, ``region_code``, ``tier``, ``warning`` (yellow/red), ``due=overdue``,
+``q`` (project or task name), ``page``, ``per_page``. Everything goes through
+``services.tasks.list_tasks`` / ``counts`` (LIMIT/OFFSET page + COUNT; never all rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, g, render_template, request
+
+from app import clock
+from app.services import deploy, tasks
+from app.web.auth import login_required, region_name, stage_name
+
+bp = Blueprint("inbox", __name__)
+
+FILTER_KEYS = ("process_key", "stage", "region_code", "tier", "warning")
+PER_PAGE_CHOICES = (10, 20, 50, 100)
+STAGE_ORDER = ("S1_PLAN", "S2_SCREEN", "S3_VISIT", "S4_NEGOTIATE", "S5_SIGN", "S6_LAND", "S7_START", "DONE")
+TIER_ORDER = ("重大", "重点", "一般")
+WARNING_CHOICES = (("red", "红灯"), ("yellow", "黄灯"))
+
+
+def _int(value, default: int, lo: int, hi: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return max(lo, min(hi, number))
+
+
+def _parse_dt(value):
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def _options(count_map: dict, order=None, label=lambda v: v) -> list[dict]:
+    keys = [k for k in count_map if k]
+    if order:
+        rank = {k: i for i, k in enumerate(order)}
+        keys.sort(key=lambda k: (rank.get(k, len(rank)), k))
+    else:
+        keys.sort()
+    return [{"value": k, "label": label(k), "count": count_map[k]} for k in keys]
+
+
+@bp.get("/inbox")
+@login_required
+def index():
+    user = g.user
+    args = request.args
+    tab = "mine" if args.get("tab") == "mine" else "all"
+    filters = {k: (args.get(k) or "").strip() for k in FILTER_KEYS}
+    if filters["warning"] not in ("", "yellow", "red", "none"):
+        filters["warning"] = ""
+    due = "overdue" if args.get("due") == "overdue" else ""
+    q = (args.get("q") or "").strip()[:100]
+    page = _int(args.get("page"), 1, 1, 100000)
+    per_page = _int(args.get("per_page"), 20, 1, 100)
+    query = {**{k: v for k, v in filters.items() if v}, "due": due} if due else {k: v for k, v in filters.items() if v}
+
+    with current_app.extensions["db"].read_scope() as s:
+        result = tasks.list_tasks(s, user, filters=query, page=page, per_page=per_page, search=q or None,
+                                  sort="due", mine=tab == "mine")
+        by = {k: tasks.counts(s, user, k) for k in FILTER_KEYS}
+        total_all = sum(by["process_key"].values())
+        total_mine = tasks.list_tasks(s, user, page=1, per_page=1, mine=True)["total"]
+        total_overdue = tasks.list_tasks(s, user, filters={"due": "overdue"}, page=1, per_page=1)["total"]
+        process_names = {p["process_key"]: p["name"] or p["process_key"] for p in deploy.list_processes(s)}
+
+    now = clock.now()
+    items = []
+    for t in result["items"]:
+        due_at = _parse_dt(t.get("due_at"))
+        items.append({**t, "overdue": bool(due_at and due_at < now),
+                      "claimable": t["assignee"] is None, "mine": t["assignee"] == user.username,
+                      "process_name": process_names.get(t["process_key"], t["process_key"])})
+
+    total = result["total"]
+    pages = max(1, -(-total // per_page))
+    base = {k: v for k, v in filters.items() if v}
+    if due:
+        base["due"] = due
+    if q:
+        base["q"] = q
+    if per_page != 20:
+        base["per_page"] = per_page
+
+    def link(**changes) -> str:
+        params = {"tab": tab, **base, **changes}
+        params = {k: v for k, v in params.items() if v not in (None, "")}
+        if params.get("tab") == "all":
+            params.pop("tab")
+        if params.get("page") == 1:
+            params.pop("page")
+        return "/inbox" + ("?" + urlencode(params) if params else "")
+
+    facets = {
+        "process_key": _options(by["process_key"], label=lambda k: process_names.get(k, k)),
+        "stage": _options(by["stage"], STAGE_ORDER, stage_name),
+        "region_code": _options(by["region_code"], label=region_name),
+        "tier": _options(by["tier"], TIER_ORDER),
+        "warning": [{"value": v, "label": label, "count": by["warning"].get(v, 0)} for v, label in WARNING_CHOICES],
+    }
+    return render_template(
+        "inbox/index.html", items=items, total=total, page=page, pages=pages, per_page=per_page,
+        per_page_choices=PER_PAGE_CHOICES, tab=tab, filters=filters, due=due, q=q, facets=facets,
+        counts={"all": total_all, "mine": total_mine, "overdue": total_overdue,
+                "yellow": by["warning"].get("yellow", 0), "red": by["warning"].get("red", 0)},
+        link=link, return_to=request.full_path.rstrip("?"),
+        any_filter=bool(base.keys() - {"per_page"}))
