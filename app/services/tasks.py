@@ -115,6 +115,8 @@ def claim_task(session: Session, user: User, task_id: str) -> dict:
     task = get_task(session, task_id)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
+    if task.assignee and task.assignee != user.username:
+        raise Conflict(f"任务已被 {task.assignee} 认领 / task already claimed by someone else")
     if not can_act(user, task):
         raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
     result = session.execute(update(HumanTask).where(

@@ -103,7 +103,7 @@ def test_full_task_cycle_with_claim_and_conflicts(api, factory):
     assert api.as_user("office1").post(f"/api/v1/tasks/{task_id}/claim").status_code == 200
     factory.user("office2", "zsw_office", org="city")
     other = api.as_user("office2")
-    assert other.post(f"/api/v1/tasks/{task_id}/claim").status_code == 403
+    assert other.post(f"/api/v1/tasks/{task_id}/claim").status_code == 409
     assert other.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}}).status_code == 403
     bad = office.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"amount_wan": -5, "sign_date": "x"}})
     assert bad.status_code == 422
