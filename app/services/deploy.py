@@ -97,7 +97,7 @@ def deploy_folder(session: Session, path, author: str, forms_dir=None, dry_run: 
     files = read_folder(path)
     if forms_dir is not None:
         names = {n for n, _ in files}
-        files += [(n, c) for n, c in read_folder(forms_dir) if n not in names]
+        files += [(n, c) for n, c in read_folder(forms_dir) if n not in names and n.endswith(".json")]
     return deploy_files(session, files, author, dry_run=dry_run)
 
 
