@@ -1,0 +1,146 @@
+"""The web modeler (admin): bpmn-js Modeler page, live validation and deploy of the edited diagram.
+
+The edited BPMN is validated / deployed together with the companion files (forms, DMN tables,
+called BPMN files) of the latest deployed version of the same process key, so an edit in the
+browser never has to re-upload forms. Drafts live in the browser (localStorage), not on the server.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from sqlalchemy import func, select
+
+from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound, TooLarge
+from app.models.runtime import ProcessVersion
+from app.roles import ROLES
+from app.services import deploy, process_diff
+from app.services.registry import operation_names
+from app.web.auth import roles_required
+
+bp = Blueprint("modeler", __name__, url_prefix="/admin/modeler")
+
+
+def _db():
+    return current_app.extensions["db"]
+
+
+def _latest(session, key: str) -> ProcessVersion | None:
+    number = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == key))
+    if number is None:
+        return None
+    return session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
+                                                       ProcessVersion.version == number))
+
+
+@bp.get("")
+@bp.get("/")
+@roles_required("admin")
+def index():
+    key = (request.args.get("key") or "").strip()
+    number = request.args.get("version")
+    initial = None
+    with _db().read_scope() as s:
+        processes = [{"process_key": p["process_key"], "name": p["name"], "latest_version": p["latest_version"],
+                      "versions": [v["version"] for v in deploy.list_versions(s, p["process_key"])]}
+                     for p in deploy.list_processes(s)]
+        forms: list[str] = []
+        if key:
+            if number:
+                try:
+                    version = s.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
+                                                                    ProcessVersion.version == int(number)))
+                except ValueError:
+                    raise BadRequest("version 必须是整数 / version must be an integer") from None
+            else:
+                version = _latest(s, key)
+            if version is None:
+                raise NotFound(f"流程 {key} 没有该版本 / process {key} has no such version")
+            main = next((f for f in version.files if f.filename == version.main_file), None)
+            initial = {"xml": main.content.decode("utf-8") if main else "", "filename": version.main_file,
+                       "key": key, "version": version.version}
+            forms = [f.filename for f in version.files if f.kind == "form"]
+    config = {
+        "initial": initial,
+        "validate_url": url_for("modeler.validate"),
+        "deploy_url": url_for("modeler.deploy_diagram"),
+        "admin_process_url": url_for("admin.process_detail", key="__KEY__"),
+        "roles": [{"key": r.key, "name": r.name} for r in ROLES.values()],
+        "operators": sorted(operation_names()),
+        "forms": forms,
+    }
+    return render_template("modeler/index.html", config=config, processes=processes, initial=initial)
+
+
+def _payload() -> tuple[str, bytes]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+        raise BadRequest("请求体应为 JSON:{xml, filename} / body must be JSON {xml, filename}")
+    xml = body["xml"].encode("utf-8")
+    limit = current_app.config.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+    if len(xml) > limit:
+        raise TooLarge(f"图超过 {limit // 1024 // 1024} MB 上限 / diagram too large")
+    name = str(body.get("filename") or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name:
+        name = "diagram.bpmn"
+    if not name.lower().endswith(".bpmn"):
+        name = name.rsplit(".", 1)[0] + ".bpmn" if "." in name else name + ".bpmn"
+    return name, xml
+
+
+def _bundle(session, filename: str, xml: bytes, key_hint: str | None) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The edited file plus the non-main files of the latest version of each process key it defines."""
+    files = [(filename, xml)]
+    keys: list[str] = []
+    try:
+        keys = [p["id"] for p in process_diff.process_ids(xml) if p["id"]]
+    except AppError:
+        keys = []
+    if key_hint and key_hint not in keys:
+        keys.append(key_hint)
+    names = {filename}
+    for key in keys:
+        latest = _latest(session, key)
+        if latest is None:
+            continue
+        for f in latest.files:
+            if f.filename == latest.main_file or f.filename in names:
+                continue
+            names.add(f.filename)
+            files.append((f.filename, f.content))
+    return files, keys
+
+
+def _key_hint() -> str | None:
+    body = request.get_json(silent=True) or {}
+    key = body.get("key") if isinstance(body, dict) else None
+    return key.strip() if isinstance(key, str) and key.strip() else None
+
+
+@bp.post("/validate")
+@roles_required("admin")
+def validate():
+    filename, xml = _payload()
+    with _db().read_scope() as s:
+        files, keys = _bundle(s, filename, xml, _key_hint())
+    try:
+        compiled = deploy.validate_files(files)
+    except DeploymentInvalid as exc:
+        return jsonify({"valid": False, "errors": exc.errors, "files": [n for n, _ in files], "keys": keys})
+    return jsonify({"valid": True, "errors": [], "files": [n for n, _ in files],
+                    "processes": [{"process_key": c.process_key, "name": c.name} for c in compiled]})
+
+
+@bp.post("/deploy")
+@roles_required("admin")
+def deploy_diagram():
+    filename, xml = _payload()
+    try:
+        with _db().session_scope() as s:
+            files, _keys = _bundle(s, filename, xml, _key_hint())
+            versions = deploy.deploy_files(s, files, author=g.user.username)
+    except DeploymentInvalid as exc:
+        return jsonify({"errors": exc.errors}), 422
+    for v in versions:
+        v["url"] = url_for("admin.process_detail", key=v["process_key"])
+    status = 201 if any(v["created"] for v in versions) else 200
+    return jsonify({"versions": versions}), status

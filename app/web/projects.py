@@ -1,0 +1,74 @@
+"""Project pages: the list with filters and the project page (header, timeline, stage plan vs actual,
+1+1+N team, documents, the instance diagram). County users see only their county's projects."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+
+from app.errors import BadRequest
+from app.services import reports
+from app.web.auth import login_required
+
+bp = Blueprint("projects", __name__)
+
+LIST_FILTERS = ("region_code", "stage", "light", "tier", "chain_code", "status", "q")
+
+
+def _db():
+    return current_app.extensions["db"]
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"参数 {name} 必须是整数 / {name} must be an integer") from None
+
+
+@bp.get("/projects")
+@login_required
+def index():
+    region = reports.user_region(g.user)
+    filters = {k: (request.args.get(k) or "").strip() for k in LIST_FILTERS}
+    if region:
+        filters["region_code"] = region
+    page = max(1, int_arg("page", 1))
+    with _db().read_scope() as s:
+        data = reports.list_projects(s, region_code=region, filters=filters, page=page)
+        options = reports.filter_options(s, region)
+
+    def link(**changes):
+        args = {k: v for k, v in filters.items() if v}
+        args.update(changes)
+        return url_for("projects.index", **args)
+
+    return render_template("projects/index.html", data=data, filters=filters, options=options, link=link,
+                           scoped_region=region)
+
+
+@bp.get("/projects/<int:project_id>")
+@login_required
+def detail(project_id: int):
+    with _db().read_scope() as s:
+        project = reports.get_project(s, project_id)
+        reports.check_project_scope(g.user, project.region_code)
+        data = reports.project_detail(s, project_id)
+    selected = int_arg("instance")
+    diagram_instance = selected if selected in {i["id"] for i in data["instances"]} else data["main_instance_id"]
+    config = {"url": url_for("projects.diagram", project_id=project_id, instance=diagram_instance)
+              if diagram_instance else None, "instance_id": diagram_instance}
+    return render_template("projects/detail.html", data=data, p=data["project"], diagram_config=config,
+                           diagram_instance=diagram_instance)
+
+
+@bp.get("/projects/<int:project_id>/diagram.json")
+@login_required
+def diagram(project_id: int):
+    with _db().read_scope() as s:
+        project = reports.get_project(s, project_id)
+        reports.check_project_scope(g.user, project.region_code)
+        data = reports.project_diagram(s, project_id, int_arg("instance"))
+    return jsonify(data)

@@ -1,0 +1,251 @@
+"""make bench: platform costs as ratios against raw SpiffWorkflow measured in the same run.
+
+Prints: request cycle (restore + complete + serialize) raw vs through the HTTP API on a real server
+with a SQLite file; instance start throughput; stored JSON bytes per instance vs SpiffWorkflow's full
+serialization; timer lag p50/p99 with the default sweep interval; due-job throughput with 1 and 3
+worker processes on PostgreSQL (skipped with a reason when unreachable).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = ROOT / "tests" / "fixtures" / "bpmn"
+FORM_OK = {"project_name": "基准", "amount_wan": 1500}
+
+
+def _pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def raw_cycle(n_instances: int = 40) -> tuple[float, int]:
+    """Raw SpiffWorkflow: deserialize full JSON, complete one task, serialize — per user task."""
+    from SpiffWorkflow import TaskState
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+    class Env(TaskDataEnvironment):
+        def call_service(self, context, **kwargs):
+            return json.dumps({"ok": True})
+
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_files([str(FIX / "onboarding.bpmn")])
+    spec = parser.get_spec("onboarding")
+    ser = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    engine = PythonScriptEngine(environment=Env())
+    times, size = [], 0
+    for _ in range(n_instances):
+        wf = BpmnWorkflow(spec, {}, script_engine=engine)
+        wf.task_tree.data.update({"yellow_after": "P1D", **FORM_OK})
+        wf.do_engine_steps()
+        state = ser.serialize_json(wf)
+        size = max(size, len(state))
+        while True:
+            t0 = time.perf_counter()
+            wf = ser.deserialize_json(state)
+            wf.script_engine = engine
+            ready = wf.get_tasks(state=TaskState.READY, manual=True)
+            if not ready:
+                break
+            task = ready[0]
+            task.set_data(**FORM_OK)
+            task.run()
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            state = ser.serialize_json(wf)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times), size
+
+
+class Server:
+    def __init__(self, url: str):
+        from werkzeug.serving import make_server
+
+        from app import create_app
+        from app.config import Config
+        from app.models.migrate import upgrade
+        from app.services import deploy, users
+
+        self.app = create_app(Config(DATABASE_URL=url, DEMO=True, SCHEDULER=False))
+        db = self.app.extensions["db"]
+        upgrade(db)
+        with db.session_scope() as s:
+            users.create_user(s, "bench", ["admin"], password="bench-pass")
+            self.token = users.create_token(s, "bench")
+            files = [(p.name, p.read_bytes()) for p in (FIX / "onboarding.bpmn", FIX / "ob-basic.json",
+                                                         FIX / "ob-basic-uischema.json")]
+            os.environ.setdefault("INVESTFLOW_HANDLER_MODULES", "tests.support")
+            deploy.deploy_files(s, files, "bench")
+        self.db = db
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port)
+
+    def call(self, method, path, body=None):
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status >= 400:
+            raise RuntimeError(f"{method} {path}: {resp.status} {data[:300]!r}")
+        return json.loads(data)
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def api_cycle(server: Server, n_instances: int = 40):
+    times, starts = [], []
+    for _ in range(n_instances):
+        t0 = time.perf_counter()
+        inst = server.call("POST", "/api/v1/processes/onboarding/instances",
+                           {"data": {"yellow_after": "P1D", **FORM_OK}})
+        starts.append(time.perf_counter() - t0)
+        tasks = inst["tasks"]
+        while tasks:
+            t0 = time.perf_counter()
+            out = server.call("POST", f"/api/v1/tasks/{tasks[0]['id']}/complete", {"data": FORM_OK})
+            times.append(time.perf_counter() - t0)
+            tasks = out["tasks"]
+    return statistics.median(times), len(starts) / sum(starts)
+
+
+def stored_bytes(server: Server):
+    from sqlalchemy import func, select
+
+    from app.engine import SPEC_CACHE, Runner, full_serialize
+    from app.models.runtime import Instance
+
+    with server.db.read_scope() as s:
+        inst = s.scalars(select(Instance).order_by(Instance.id.desc()).limit(1)).first()
+        avg = s.scalar(select(func.avg(func.length(Instance.state))))
+        from app.models.runtime import ProcessVersion
+
+        bundle = SPEC_CACHE.get(inst.version_id, lambda: s.get(ProcessVersion, inst.version_id).spec_json)
+        runner = Runner.restore(inst.state, bundle, None, inst.serializer_version)
+        return len(inst.state), len(full_serialize(runner.wf)), avg
+
+
+def timer_lag(server: Server, n: int = 20):
+    """Real time, default 1 s sweep: timers due over the next seconds; lag = audit time − due time."""
+    from sqlalchemy import select
+
+    from app.models.runtime import AuditEvent, Job
+    from app.services import scheduler
+
+    ids = []
+    for _ in range(n):
+        inst = server.call("POST", "/api/v1/processes/onboarding/instances",
+                           {"data": {"yellow_after": "PT3S", **FORM_OK}})
+        ids.append(inst["id"])
+    with server.db.read_scope() as s:
+        due = {j.instance_id: j.due_at for j in s.scalars(select(Job).where(Job.instance_id.in_(ids),
+                                                                              Job.element_id == "yellow1"))}
+    sched = scheduler.start_background(server.db, float(os.environ.get("INVESTFLOW_SWEEP_INTERVAL", "1.0")))
+    deadline = time.time() + 30
+    fired = {}
+    while time.time() < deadline and len(fired) < n:
+        time.sleep(0.2)
+        with server.db.read_scope() as s:
+            fired = {e.instance_id: e.at for e in s.scalars(select(AuditEvent).where(
+                AuditEvent.instance_id.in_(ids), AuditEvent.type == "timer_fired"))}
+    sched.shutdown(wait=True)
+    lags = [(fired[i] - due[i]).total_seconds() for i in ids if i in fired]
+    return _pct(lags, 50), _pct(lags, 99), len(lags)
+
+
+def pg_throughput(n: int = 1000):
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ.get("INVESTFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    try:
+        eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"skipped: PostgreSQL unreachable ({exc.__class__.__name__})"
+    results = {}
+    for workers in (1, 3):
+        name = f"investflow_bench_{os.getpid()}_{workers}"
+        with eng.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.rsplit("/", 1)[0] + "/" + name
+        server = Server(url)
+        from app.services import clock_admin, instances
+
+        with server.db.session_scope() as s:
+            for _ in range(n):
+                instances.start_instance(s, "onboarding", data={"yellow_after": "P1D", **FORM_OK})
+        with server.db.session_scope() as s:
+            clock_admin.advance(s, "P1DT1M", demo=True)
+        server.stop()
+        server.db.dispose()
+        env = {**os.environ, "DATABASE_URL": url, "INVESTFLOW_DEMO": "1", "INVESTFLOW_HANDLER_MODULES": "tests.support",
+               "PYTHONPATH": str(ROOT)}
+        binary = str(Path(sys.executable).parent / "investflow")
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen([binary, "worker", "--once", "--name", f"b{i}"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True) for i in range(workers)]
+        ran = sum(int(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
+        elapsed = time.perf_counter() - t0
+        # sweep rate from the first to the last firing (excludes interpreter start-up of the workers)
+        check = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        with check.connect() as c:
+            first, last = c.execute(text("SELECT min(at), max(at) FROM audit_event WHERE type='timer_fired'")).one()
+        check.dispose()
+        span = max((last - first).total_seconds(), 1e-6)
+        results[workers] = (ran, ran / span, ran / elapsed)
+        with eng.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return results
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("INVESTFLOW_HANDLER_MODULES", "tests.support")
+    import tests.support  # noqa: F401  (registers the fixture's service handler)
+
+    raw_ms, raw_bytes = raw_cycle()
+    tmp = tempfile.mkdtemp()
+    server = Server(f"sqlite:///{tmp}/bench.db")
+    api_cycle(server, 5)  # warm-up
+    api_s, start_rate = api_cycle(server)
+    stored, full, avg = stored_bytes(server)
+    print("== request cycle: restore + complete one user task + serialize (7-user-task model) ==")
+    print(f"raw SpiffWorkflow (full JSON)      : {raw_ms * 1000:7.2f} ms median")
+    print(f"HTTP API, real server, SQLite file : {api_s * 1000:7.2f} ms median")
+    print(f"ratio API / raw                    : {api_s / raw_ms:7.2f}x   (target ≤ 2.5x)")
+    print(f"instance start throughput (API)    : {start_rate:7.1f} starts/s")
+    print(f"stored instance JSON               : {stored} bytes (avg {avg:.0f}) vs SpiffWorkflow full {full} bytes"
+          f" → {stored / full:.2f}x")
+    p50, p99, count = timer_lag(server)
+    print(f"timer lag (due → fired), {count} timers : p50 {p50:.2f} s, p99 {p99:.2f} s   (target p99 ≤ 2 s)")
+    server.stop()
+    pg = pg_throughput()
+    if isinstance(pg, str):
+        print(f"due-job throughput on PostgreSQL    : {pg}")
+    else:
+        for workers, (ran, rate, wall) in pg.items():
+            print(f"due-job throughput, {workers} worker(s), PG : {rate:7.1f} jobs/s while sweeping "
+                  f"({wall:.1f}/s incl. process start, {ran} jobs)")
+        print("(target ≥ 200 jobs/s with 3 workers)")
+
+
+if __name__ == "__main__":
+    main()
