@@ -22,15 +22,15 @@ def create_app(config: Config | None = None) -> Flask:
     from app.services import instances, jobs
 
     db = Database(config.DATABASE_URL)
-    db.install_clock()
+    if config.DEMO:  # only demo/test mode may move the clock; production never reads an offset
+        db.install_clock()
     app.extensions["db"] = db
     instances.configure(config)
     jobs.LEASE_SECONDS = config.JOB_LEASE_SECONDS
 
     @app.before_request
-    def _refresh_clock():
-        g.db = db
-        clock.refresh()
+    def _bind_db():
+        g.db = db  # the demo clock re-reads its stored offset by itself, at most once a second
 
     from app.api import init_app as init_api
 

@@ -80,7 +80,7 @@ class Server:
         from app.models.migrate import upgrade
         from app.services import deploy, users
 
-        self.app = create_app(Config(DATABASE_URL=url, DEMO=True, SCHEDULER=False))
+        self.app = create_app(Config(DATABASE_URL=url, DEMO=False, SCHEDULER=False))
         db = self.app.extensions["db"]
         upgrade(db)
         with db.session_scope() as s:

@@ -90,6 +90,9 @@ def app(database_url):
         upgrade(db)
     clock.set_local_offset(__import__("datetime").timedelta(0))
     SPEC_CACHE._items.clear()  # version ids restart per database
+    from app.services import forms as _forms
+
+    _forms._CACHE.clear()
     CALLS.clear()
     FAILURES.clear()
     yield application

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -15,12 +16,23 @@ TYPE_ZH = {"string": "文本", "number": "数字", "integer": "整数", "boolean
            "object": "对象", "null": "空"}
 
 
+_CACHE: dict[tuple, dict | None] = {}
+
+
 def load_form(session: Session, version_id: int, filename: str | None) -> dict | None:
+    """A version's form (versions are immutable, so forms are cached per database and version)."""
     if not filename:
         return None
+    key = (str(session.get_bind().url), version_id, filename)
+    if key in _CACHE:
+        return copy.deepcopy(_CACHE[key])
     content = session.scalar(select(ProcessFile.content).where(ProcessFile.version_id == version_id,
                                                                ProcessFile.filename == filename.split("/")[-1]))
-    return json.loads(content) if content else None
+    form = json.loads(content) if content else None
+    if len(_CACHE) > 2048:
+        _CACHE.clear()
+    _CACHE[key] = form
+    return copy.deepcopy(form)
 
 
 def _field(error) -> str:

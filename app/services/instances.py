@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.engine import SPEC_CACHE, Runner, StepResult, make_script_engine
@@ -119,41 +120,59 @@ def start_instance(session: Session, process_key: str, *, data: dict | None = No
 
 
 def persist(unit: Unit, result: StepResult, new: bool = False) -> None:
-    """Write the workflow back and bring every projection in step, in the caller's transaction."""
+    """Write the workflow back and bring every projection in step, in the caller's transaction.
+
+    Projections that did not change are not touched: the instance summary remembers the timer and
+    message signatures it last wrote, so a plain task completion costs few statements.
+    """
     session, instance, runner = unit.session, unit.instance, unit.runner
     now = clock.now()
     for element in result.fired_timers:
         audit.record(session, "timer_fired", "system", instance_id=instance.id, element_id=element)
     data = runner.data
     summary = {k: data.get(k) for k in SUMMARY_KEYS if data.get(k) is not None}
-    state = runner.dump()
-    if runner.completed:
+    done = runner.completed
+    views = [] if done else runner.user_tasks()
+    timers = [] if done else runner.timers()
+    waiting = [] if done else runner.waiting_messages()
+    marks = {"_timers": sorted(f"{t.task_id}@{t.due_at.isoformat()}" for t in timers), "_messages": sorted(waiting)}
+    previous = instance.summary or {}
+    _sync_tasks(session, instance, views, summary, new)
+    if previous.get("_timers", []) != marks["_timers"]:
+        _sync_timers(session, instance, timers, new)
+    if previous.get("_messages", []) != marks["_messages"]:
+        _sync_subscriptions(session, instance, waiting, new)
+    _flush_outbox(session, unit.ctx)
+    incident = _handle_failure(session, instance, result) if result.failure is not None else False
+    if done:
         status = "cancelled" if instance.status == "cancelled" else "completed"
     elif instance.status in ("suspended", "cancelled"):
         status = instance.status
+    elif incident or (instance.status == "error" and session.scalar(
+            select(Incident.id).where(Incident.instance_id == instance.id, Incident.status == "open").limit(1))):
+        status = "error"
     else:
-        status = "running"
-    if not new:
-        updated = session.execute(
-            update(Instance).where(Instance.id == instance.id, Instance.lock_version == instance.lock_version)
-            .values(state=state, lock_version=instance.lock_version + 1, updated_at=now, summary=summary,
-                    status=status, ended_at=now if status in ("completed", "cancelled") else None)
-            .execution_options(synchronize_session=False))
-        if updated.rowcount != 1:
-            raise Conflict("实例已被他人修改,请刷新后重试 / the instance changed meanwhile; reload and retry")
-        instance.lock_version += 1
-    instance.state, instance.summary, instance.status, instance.updated_at = state, summary, status, now
-    if status in ("completed", "cancelled"):
-        instance.ended_at = now
-        if status == "completed":
-            audit.record(session, "instance_completed", unit.ctx.actor, instance_id=instance.id)
-    _sync_tasks(session, instance, runner, summary)
-    _sync_timers(session, instance, runner)
-    _sync_subscriptions(session, instance, runner)
-    _flush_outbox(session, unit.ctx)
-    if result.failure is not None:
-        _handle_failure(session, instance, result)
-    _recompute_status(session, instance)
+        status = "running" if views else "waiting"
+    summary.update(marks)
+    state = runner.dump()
+    ended = now if status in ("completed", "cancelled") else None
+    if status == "completed" and instance.status != "completed":
+        audit.record(session, "instance_completed", unit.ctx.actor, instance_id=instance.id)
+    if new:
+        instance.state, instance.summary, instance.status, instance.updated_at = state, summary, status, now
+        instance.ended_at = ended
+        session.flush()
+        return
+    updated = session.execute(
+        update(Instance).where(Instance.id == instance.id, Instance.lock_version == instance.lock_version)
+        .values(state=state, lock_version=instance.lock_version + 1, updated_at=now, summary=summary,
+                status=status, ended_at=ended)
+        .execution_options(synchronize_session=False))
+    if updated.rowcount != 1:
+        raise Conflict("实例已被他人修改,请刷新后重试 / the instance changed meanwhile; reload and retry")
+    for key, value in (("state", state), ("summary", summary), ("status", status), ("updated_at", now),
+                       ("ended_at", ended), ("lock_version", instance.lock_version + 1)):
+        set_committed_value(instance, key, value)
     session.flush()
 
 
@@ -172,9 +191,9 @@ def _recompute_status(session: Session, instance: Instance) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _sync_tasks(session: Session, instance: Instance, runner: Runner, summary: dict) -> None:
-    ready = {v.id: v for v in runner.user_tasks()} if not runner.completed else {}
-    open_rows = {row.id: row for row in session.scalars(
+def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> None:
+    ready = {v.id: v for v in views}
+    open_rows = {} if new else {row.id: row for row in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open"))}
     now = clock.now()
     for task_id, row in open_rows.items():
@@ -210,9 +229,9 @@ def _str(value):
     return None if value is None else str(value)[:300]
 
 
-def _sync_timers(session: Session, instance: Instance, runner: Runner) -> None:
-    current = {t.task_id: t for t in runner.timers()} if not runner.completed else {}
-    rows = {j.task_id: j for j in session.scalars(
+def _sync_timers(session: Session, instance: Instance, timers, new: bool) -> None:
+    current = {t.task_id: t for t in timers}
+    rows = {} if new else {j.task_id: j for j in session.scalars(
         select(Job).where(Job.instance_id == instance.id, Job.kind == "timer"))}
     for task_id, job in rows.items():
         timer = current.get(task_id)
@@ -226,13 +245,9 @@ def _sync_timers(session: Session, instance: Instance, runner: Runner) -> None:
                             element_id=timer.element_id, payload={"cycle": timer.cycle}, created_at=clock.now()))
 
 
-def _sync_subscriptions(session: Session, instance: Instance, runner: Runner) -> None:
-    wanted = [] if runner.completed else runner.waiting_messages()
-    existing = session.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)).all()
-    have = sorted(s.name for s in existing)
-    if have == sorted(wanted):
-        return
-    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
+def _sync_subscriptions(session: Session, instance: Instance, wanted: list[str], new: bool) -> None:
+    if not new:
+        session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
     for name in wanted:
         session.add(MessageSubscription(instance_id=instance.id, name=name, business_key=instance.business_key,
                                         correlation={}))
@@ -244,7 +259,8 @@ def _flush_outbox(session: Session, ctx: OperatorContext) -> None:
     ctx.outbox.clear()
 
 
-def _handle_failure(session: Session, instance: Instance, result: StepResult) -> None:
+def _handle_failure(session: Session, instance: Instance, result: StepResult) -> bool:
+    """Schedule a retry (False) or, after the last attempt, open an incident (True)."""
     failure = result.failure
     retry = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.kind == "retry",
                                              Job.task_id == failure.task_id))
@@ -260,7 +276,7 @@ def _handle_failure(session: Session, instance: Instance, result: StepResult) ->
         else:
             retry.due_at, retry.attempts, retry.last_error = due, attempts, failure.message
             retry.lease_owner = retry.lease_until = None
-        return
+        return False
     if retry is not None:
         session.delete(retry)
     session.add(Incident(instance_id=instance.id, task_id=failure.task_id or None, element_id=failure.element_id,
@@ -268,6 +284,7 @@ def _handle_failure(session: Session, instance: Instance, result: StepResult) ->
                          created_at=clock.now()))
     audit.record(session, "incident_opened", "system", instance_id=instance.id, element_id=failure.element_id,
                  detail={"message": failure.message})
+    return True
 
 
 def run_change(session: Session, instance_id: int, actor: str, change: Callable[[Unit], StepResult],
@@ -319,13 +336,13 @@ def resume_instance(session: Session, instance_id: int, actor: str) -> dict:
 
 
 def describe(session: Session, instance: Instance, with_data: bool = True) -> dict:
-    version = session.get(ProcessVersion, instance.version_id)
+    version = session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == instance.version_id))
     tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
                             .order_by(HumanTask.created_at)).all()
-    incidents = session.scalars(select(Incident).where(Incident.instance_id == instance.id,
-                                                       Incident.status == "open")).all()
+    incidents = [] if instance.status != "error" else session.scalars(
+        select(Incident).where(Incident.instance_id == instance.id, Incident.status == "open")).all()
     out = {
-        "id": instance.id, "process_key": instance.process_key, "version": version.version if version else None,
+        "id": instance.id, "process_key": instance.process_key, "version": version,
         "business_key": instance.business_key, "status": instance.status,
         "created_at": instance.created_at.isoformat(), "updated_at": instance.updated_at.isoformat(),
         "tasks": [task_summary(t) for t in tasks],

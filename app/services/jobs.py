@@ -61,7 +61,7 @@ def run_job(db, job_id: int) -> bool:
         if job is None:
             return False
         owner = job.lease_owner
-        kind, instance_id = job.kind, job.instance_id
+        instance_id = job.instance_id
         try:
             if instance_id is not None:
                 instances.lock_instance(session, instance_id)

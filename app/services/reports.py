@@ -420,7 +420,7 @@ def instance_diagram(session: Session, inst: Instance) -> dict:
 
 # ---------------------------------------------------------------------------------- 挂图作战 board
 def board_matrix(session: Session, *, region_code: str | None = None, chain_code: str | None = None,
-                 tier: str | None = None) -> dict:
+                 tier: str | None = None, lights: tuple[str, ...] | None = None) -> dict:
     """Active projects by county (rows) × stage S1..S7 (columns), with per-light counts per cell."""
     stmt = select(Project.id, Project.name, Project.region_code, Project.stage, Project.light, Project.tier,
                   Project.chain_code).where(Project.status == "active", Project.stage.in_(STAGES))
@@ -430,6 +430,8 @@ def board_matrix(session: Session, *, region_code: str | None = None, chain_code
         stmt = stmt.where(Project.chain_code == chain_code)
     if tier:
         stmt = stmt.where(Project.tier == tier)
+    if lights:
+        stmt = stmt.where(Project.light.in_(lights))
     rows = regions(session, region_code)
     known = {r["code"] for r in rows}
     cells: dict[tuple[str | None, str], list[dict]] = defaultdict(list)

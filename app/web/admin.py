@@ -5,6 +5,7 @@ timer list, users / roles / org units."""
 from __future__ import annotations
 
 import functools
+import json
 
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -248,6 +249,9 @@ def instance_detail(instance_id: int):
         info = instances.describe(s, inst, with_data=True)
         events = [audit.as_dict(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                                                        .order_by(AuditEvent.id))]
+        for e in events:
+            e["detail_text"] = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
+        info["data_json"] = json.dumps(info.get("data") or {}, ensure_ascii=False, indent=2, sort_keys=True)
         versions = [v["version"] for v in deploy.list_versions(s, inst.process_key)]
         pending = [{"id": j.id, "kind": j.kind, "due_at": j.due_at.isoformat(), "element_id": j.element_id,
                     "attempts": j.attempts} for j in jobs.pending_for(s, instance_id)]

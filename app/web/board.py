@@ -19,7 +19,8 @@ def index():
                "only_warn": request.args.get("only_warn") in ("1", "on", "true")}
     with current_app.extensions["db"].read_scope() as s:
         matrix = reports.board_matrix(s, region_code=region, chain_code=filters["chain_code"] or None,
-                                      tier=filters["tier"] or None)
+                                      tier=filters["tier"] or None,
+                                      lights=("yellow", "red") if filters["only_warn"] else None)
         options = reports.filter_options(s, region)
     return render_template("board/index.html", matrix=matrix, filters=filters, options=options,
                            scoped_region=region)

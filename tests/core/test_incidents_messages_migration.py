@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.errors import NotFound
 from app.models.runtime import Incident, Instance, Job
 from app.services import jobs, messages, migration
 from tests.support import CALLS, FAILURES
@@ -92,7 +93,7 @@ def test_operator_outbox_message_is_delivered_by_a_job(factory, db):
                      payload={"name": "msg_exit", "business_key": "project-7", "data": {"by": "job"}}))
     assert factory.run_jobs() == 1
     assert list(factory.open_tasks(waiting["id"])) == ["after_exit"]
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):
         with db.session_scope() as s:
             messages.send_message(s, "msg_exit", business_key="project-7")
 

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 10:24:08.037951
 """
-from alembic import op
 import sqlalchemy as sa
-import app.models.base
+from alembic import op
 
+import app.models.base
 
 revision = '0001'
 down_revision = None
