@@ -216,6 +216,60 @@ def pg_throughput(n: int = 1000):
     return results
 
 
+def inbox_100k(n: int = 100_000):
+    """Server time of the inbox's first page with 100,000 open tasks (SQL over the projection)."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from app.models.runtime import HumanTask, Instance
+    from app.services import tasks, users
+
+    tmp = tempfile.mkdtemp()
+    server = Server(f"sqlite:///{tmp}/inbox.db")
+    db = server.db
+    regions = ["530802", "530821", "530822", "530823", "530824", "530825", "530826", "530827", "530828", "530829"]
+    with db.session_scope() as s:
+        inst = server.call("POST", "/api/v1/processes/onboarding/instances", {"data": {"yellow_after": "P1D"}})
+        users.create_org(s, "c1", "县投促局", region_code="530827")
+        users.create_user(s, "county", ["county_ipb"], org="c1", password="bench-pass")
+    now = dt.datetime.now(dt.UTC)
+    rows = [{"id": f"bench-{i:06d}", "instance_id": inst["id"], "process_key": "onboarding", "element_id": "ut3",
+             "name": f"任务{i}", "lane": "county_ipb" if i % 2 else "zsw_office", "candidate_roles": [],
+             "state": "open", "due_at": now + dt.timedelta(minutes=i % 5000), "warning": "none",
+             "region_code": regions[i % 10], "project_name": f"项目{i % 900}", "created_at": now}
+            for i in range(n)]
+    with db.session_scope() as s:
+        for start in range(0, n, 10_000):
+            s.execute(insert(HumanTask), rows[start:start + 10_000])
+    with db.read_scope() as s:
+        county = users.get_user(s, "county")
+        admin = users.get_user(s, "bench")
+        for who in (county, admin):
+            tasks.list_tasks(s, who)  # warm
+        timings = {}
+        for label, who in (("county staff", county), ("admin", admin)):
+            samples = []
+            for _ in range(15):
+                t0 = time.perf_counter()
+                page = tasks.list_tasks(s, who, per_page=20)
+                samples.append(time.perf_counter() - t0)
+            timings[label] = (statistics.median(samples), page["total"])
+    page_ms = None
+    if any(r.rule == "/inbox" for r in server.app.url_map.iter_rules()):
+        client = server.app.test_client()
+        client.post("/login", data={"username": "county", "password": "bench-pass"})
+        samples = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            resp = client.get("/inbox")
+            samples.append(time.perf_counter() - t0)
+        page_ms = statistics.median(samples) * 1000 if resp.status_code == 200 else None
+    server.stop()
+    _ = Instance
+    return timings, page_ms
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("INVESTFLOW_HANDLER_MODULES", "tests.support")
@@ -237,6 +291,11 @@ def main() -> None:
     p50, p99, count = timer_lag(server)
     print(f"timer lag (due → fired), {count} timers : p50 {p50:.2f} s, p99 {p99:.2f} s   (target p99 ≤ 2 s)")
     server.stop()
+    timings, page_ms = inbox_100k()
+    for label, (seconds, total) in timings.items():
+        print(f"inbox first page, 100k open tasks, {label:12s}: {seconds * 1000:6.1f} ms (query; {total} visible)")
+    if page_ms is not None:
+        print(f"inbox first page rendered (/inbox, county staff): {page_ms:6.1f} ms server time (target < 100 ms)")
     pg = pg_throughput()
     if isinstance(pg, str):
         print(f"due-job throughput on PostgreSQL    : {pg}")

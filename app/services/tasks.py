@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -15,21 +15,29 @@ from app.services.instances import StepResult, Unit, run_change, task_summary
 
 
 def visibility(user: User):
-    """SQL condition: the open tasks ``user`` may see and act on (role + jurisdiction)."""
+    """SQL condition: the open tasks ``user`` may see and act on (role + jurisdiction).
+
+    Written as a top-level OR of branches that each start with ``state = 'open'`` so that SQLite and
+    PostgreSQL can answer every branch from an index (multi-index OR / bitmap OR).
+    """
+    open_ = HumanTask.state == "open"
     if user.is_admin:
-        return HumanTask.id.is_not(None)
-    clauses = [HumanTask.assignee == user.username, HumanTask.lane.is_(None)]
+        return open_
+    branches = [and_(open_, HumanTask.assignee == user.username), and_(open_, HumanTask.lane.is_(None))]
     region = user.region_code
+    unscoped = []
     for role in user.roles or []:
         meta = ROLES.get(role)
         if meta is None:
             continue
         if meta.scoped and region:
-            clauses.append(and_(HumanTask.lane == role,
-                                or_(HumanTask.region_code == region, HumanTask.region_code.is_(None))))
+            branches.append(and_(open_, HumanTask.lane == role, HumanTask.region_code == region))
+            branches.append(and_(open_, HumanTask.lane == role, HumanTask.region_code.is_(None)))
         else:
-            clauses.append(HumanTask.lane == role)
-    return or_(*clauses) if clauses else false()
+            unscoped.append(role)
+    if unscoped:
+        branches.append(and_(open_, HumanTask.lane.in_(unscoped)))
+    return or_(*branches)
 
 
 def can_act(user: User, task: HumanTask) -> bool:
@@ -60,7 +68,7 @@ FILTERS = ("process_key", "instance_id", "element_id", "stage", "region_code", "
 def list_tasks(session: Session, user: User, *, filters: dict | None = None, page: int = 1, per_page: int = 20,
                search: str | None = None, sort: str = "due", mine: bool = False) -> dict:
     filters = filters or {}
-    cond = [HumanTask.state == "open", visibility(user)]
+    cond = [visibility(user)]
     for key in FILTERS:
         value = filters.get(key)
         if value not in (None, ""):
@@ -84,7 +92,7 @@ def list_tasks(session: Session, user: User, *, filters: dict | None = None, pag
 
 def counts(session: Session, user: User, column: str) -> dict:
     col = getattr(HumanTask, column)
-    rows = session.execute(select(col, func.count()).where(HumanTask.state == "open", visibility(user))
+    rows = session.execute(select(col, func.count()).where(visibility(user))
                            .group_by(col)).all()
     return {str(k) if k is not None else "": n for k, n in rows}
 
