@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -152,21 +153,24 @@ class Runner:
         return cls(wf)
 
     def fire_start_timers(self) -> None:
-        """Make a timer start event fire now: the app's scheduler already decided it is due.
+        """Make a timer start event fire once, now: the app's scheduler already decided it is due.
 
-        SpiffWorkflow would otherwise wait on the start timer inside this one instance; the
-        platform instead starts a NEW instance per occurrence (rule 6).
+        SpiffWorkflow would otherwise keep a cycle start event waiting inside this one instance; the
+        platform instead starts a NEW instance per occurrence (rule 6). So a cycle start event spawns
+        its branch once and is then closed; a date/duration start event is simply made due.
         """
         self.wf.do_engine_steps()
         past = "2000-01-01T00:00:00+00:00"
         for task in list(self.wf.event_manager.tasks.values()):
             definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition) or task.parent is None:
-                continue
-            if task.parent.task_spec.name != "StartEventSplit" and "Start" not in type(task.task_spec).__name__:
+            if not isinstance(definition, TimerEventDefinition) or not isinstance(task.task_spec, StartEvent):
                 continue
             if isinstance(definition, CycleTimerEventDefinition):
                 task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 0.0})
+                definition.update_task(task)  # spawns the occurrence's branch
+                task.internal_data.pop("event_value", None)
+                task._set_state(TaskState.COMPLETED)
+                self.wf.event_manager.remove_task(task)
             else:
                 task._set_internal_data(event_value=past)
 
@@ -203,6 +207,8 @@ class Runner:
             result.failure = self._failure(exc)
         except WorkflowException as exc:
             result.failure = ServiceFailure("", "", str(exc), traceback.format_exc(), exc)
+        except Exception as exc:  # an engine fault must become an incident, never a crashed worker
+            result.failure = ServiceFailure("", "", f"{type(exc).__name__}: {exc}", traceback.format_exc(), exc)
         result.fired_timers = self._fired_since(before)
         return result
 

@@ -140,3 +140,13 @@ def test_api_task_items_carry_due_and_warning(factory, clock, client):
     items = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).get_json()["items"]
     assert items[0]["warning"] == "yellow"
     assert items[0]["due_at"] is not None
+
+
+def test_timer_started_instance_runs_to_completion(factory, clock, db):
+    factory.deploy("timers.bpmn")
+    clock.advance("PT1H1M")
+    factory.run_jobs()
+    with db.read_scope() as s:
+        inst = s.scalar(select(Instance).where(Instance.process_key == "monthly"))
+    report = factory.open_tasks(inst.id)["report"]
+    assert factory.complete(report)["status"] == "completed"
