@@ -172,15 +172,13 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
     if not can_act(user, task):
         raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
     instance_id = task.instance_id
-    instance = session.get(Instance, instance_id)
-    schema = forms.load_form(session, instance.version_id, task.form_file)
+    version_id = session.scalar(select(Instance.version_id).where(Instance.id == instance_id))
+    schema = forms.load_form(session, version_id, task.form_file)
     data = forms.validate(schema, data if data is not None else {})
 
     def change(unit: Unit) -> StepResult:
-        # re-read under the lock: a concurrent completion may have won meanwhile
-        row = session.scalar(select(HumanTask).where(HumanTask.id == task_id)
-                             .execution_options(populate_existing=True))
-        if row is None or row.state != "open" or not unit.runner.task_exists(task_id):
+        # conditional update under the lock: a concurrent completion may have won meanwhile
+        if unit.instance.version_id != version_id or not unit.runner.task_exists(task_id):
             raise Conflict("任务已完成或已取消 / task is no longer open")
         marked = session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
                                  .values(state="completed", completed_at=clock.now(), completed_by=user.username,
@@ -188,7 +186,7 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
                                  .execution_options(synchronize_session=False))
         if marked.rowcount != 1:
             raise Conflict("任务已完成或已取消 / task is no longer open")
-        session.expire(row)
+        session.expire(task)
         unit.ctx.actor = user.username
         result = unit.runner.complete(task_id, data)
         audit.record(session, "task_completed", user.username, instance_id=instance_id, element_id=task.element_id,
