@@ -121,6 +121,17 @@ def _apply(session: Session, job: Job) -> None:
         except NotFound:
             audit.record(session, "message_undelivered", "system", detail={"name": p.get("name"),
                                                                           "business_key": p.get("business_key")})
+    elif job.kind == "mail":
+        from app.services import notifications
+
+        p = job.payload or {}
+        sent = notifications.deliver(p)
+        if sent == 0 and job.attempts < 5:
+            session.add(Job(kind="mail", due_at=clock.now() + dt.timedelta(minutes=2 ** job.attempts), payload=p,
+                            attempts=job.attempts + 1, last_error="SMTP delivery failed"))
+        else:
+            audit.record(session, "mail_sent" if sent else "mail_failed", "system",
+                         detail={"to": p.get("recipients"), "subject": p.get("subject"), "accepted": sent})
     elif job.kind == "start":
         p = job.payload or {}
         instances.start_instance(session, p["process_key"], business_key=p.get("business_key"),

@@ -103,3 +103,8 @@ def mark_read(session, notification_id: int, at: dt.datetime | None = None) -> b
     if row.read_at is None:
         row.read_at = at or clock.now()
     return True
+
+
+def deliver(payload: dict) -> int:
+    """Send a queued mail job's message; returns how many recipients accepted it."""
+    return send_mail(payload.get("recipients") or [], payload.get("subject") or "", payload.get("body") or "")

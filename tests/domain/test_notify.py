@@ -38,7 +38,10 @@ def test_notify_rows_per_role_and_scoped_region(ops, ctx, db, seed, users, smtp_
     pid = seed["p1"].id  # 宁洱 530821
     out = ops["notify"](ctx, roles=["zsw_office", "county_ipb"], title="项目亮红灯", body="P-02 已严重超期",
                         project_id=pid, level="danger")
-    assert out == {"count": 2, "mailed": 3}
+    assert out == {"count": 2, "mail_queued": 3}
+    assert smtp_sink.messages == []  # nothing leaves before the transaction commits
+    for item in ctx.outbox:
+        assert item["kind"] == "mail" and notifications.deliver(item) == 3
     rows = {n.role: n for n in db.scalars(select(Notification))}
     assert set(rows) == {"zsw_office", "county_ipb"}
     assert rows["zsw_office"].region_code is None  # city-level role: not scoped
@@ -62,6 +65,8 @@ def test_notify_rows_per_role_and_scoped_region(ops, ctx, db, seed, users, smtp_
 def test_notify_without_project_is_city_wide(ops, ctx, db, seed, users, smtp_sink):
     out = ops["notify"](ctx, roles=["county_ipb"], title="月报提醒", body="请于5日前报送月报")
     assert out["count"] == 1
+    for item in ctx.outbox:
+        notifications.deliver(item)
     n = db.scalars(select(Notification)).one()
     assert n.region_code is None and n.project_id is None and n.link is None
     # no county restriction: every county_ipb user with an e-mail, still not the inactive one
@@ -72,7 +77,7 @@ def test_notify_without_project_is_city_wide(ops, ctx, db, seed, users, smtp_sin
 def test_notify_without_smtp_host_skips_mail(ops, ctx, db, seed, users, monkeypatch):
     monkeypatch.setenv("SMTP_HOST", "")
     out = ops["notify"](ctx, roles="zsw_office", title="t", body="b", project_id=seed["p2"].id)
-    assert out == {"count": 1, "mailed": 0}
+    assert out == {"count": 1, "mail_queued": 0} and ctx.outbox == []
     assert db.scalars(select(Notification)).one().role == "zsw_office"
 
 

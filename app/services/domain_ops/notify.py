@@ -67,5 +67,11 @@ def notify(ctx: OperatorContext, roles: list[str] | str, title: str, body: str =
     if project is not None:
         add_event(ctx, project.id, "notify", f"通知:{title}", {"roles": roles, "level": level})
     ctx.session.flush()
-    mailed = notifications.send_mail(sorted(addresses), title, str(body or "")) if addresses else 0
-    return {"count": len(roles), "mailed": mailed}
+    # e-mail leaves only after this transaction commits: a durable "mail" job (retried on failure);
+    # nothing is mailed for a change that rolls back, and no SMTP wait holds the instance lock
+    if addresses and notifications.mail_settings()["host"]:
+        ctx.outbox.append({"kind": "mail", "recipients": sorted(addresses), "subject": title,
+                           "body": str(body or "")})
+    else:
+        addresses = set()
+    return {"count": len(roles), "mail_queued": len(addresses)}
