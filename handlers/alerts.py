@@ -70,12 +70,14 @@ def stage_deadlines(limit_days, started_on=None) -> dict:
     }
     if started_on not in (None, ""):
         start = _date(started_on, "started_on")
-        out.update({
-            "started_on": start.isoformat(),
-            "remind_on": (start + dt.timedelta(days=remind)).isoformat(),
-            "yellow_on": (start + dt.timedelta(days=limit)).isoformat(),
-            "red_on": (start + dt.timedelta(days=red)).isoformat(),
-        })
+        out.update(
+            {
+                "started_on": start.isoformat(),
+                "remind_on": (start + dt.timedelta(days=remind)).isoformat(),
+                "yellow_on": (start + dt.timedelta(days=limit)).isoformat(),
+                "red_on": (start + dt.timedelta(days=red)).isoformat(),
+            }
+        )
     return out
 
 
@@ -96,8 +98,13 @@ def stage_warning_colour(elapsed_days, limit_days, rect_overdue: bool = False, u
         light, rule = "blue", 4
     else:
         light, rule = "green", 5
-    return {"light": light, "colour": COLOURS[light], "rule": rule, "red_days": red,
-            "days_left": round(limit - elapsed, 2)}
+    return {
+        "light": light,
+        "colour": COLOURS[light],
+        "rule": rule,
+        "red_days": red,
+        "days_left": round(limit - elapsed, 2),
+    }
 
 
 @handler("milestone_warning")

@@ -219,18 +219,29 @@ def _competition_rank(scores: list[tuple[str, float]]) -> dict[str, int]:
     return ranks
 
 
+def _cn_ordinal(n: int) -> str:
+    if n <= 10:
+        return CN_NUM[n]
+    if n < 20:
+        return "十" + (CN_NUM[n - 10] if n > 10 else "")
+    return str(n)
+
+
 def _names(rows: list[dict]) -> str:
     return "、".join(r["region_name"] for r in rows) or "无"
 
 
 @handler("bulletin_sections")
 def bulletin_sections(period: str, city: dict | None = None, regions: list[dict] | None = None,
-                      label: str | None = None, title: str | None = None) -> dict:
+                      label: str | None = None, title: str | None = None, summary_text: str | None = None,
+                      extra_sections: list[dict] | None = None) -> dict:
     """kpi_snapshot output → bulletin sections with rankings.
 
     ``city``: ``kpi_snapshot(period)``; ``regions``: ``[{"region_code", "region_name", "kpis":
-    kpi_snapshot(period, region_code)}]``. Returns ``{"title", "summary_text", "sections",
-    "ranking", "metrics"}``; a section is ``{"key", "title", "text", "table"?}`` with ``table =
+    kpi_snapshot(period, region_code)}]``. ``summary_text`` replaces the generated overview text and
+    ``extra_sections`` (``[{"key", "title", "text"}]``, empty texts dropped) are appended — both come
+    from the office's review. Returns ``{"title", "summary_text", "sections", "ranking", "metrics"}``;
+    a section is ``{"key", "title", "text", "table"?}`` (titles numbered 一、二、…) with ``table =
     {"columns": [...], "rows": [[...], ...]}``.
     """
     label = label or period
@@ -274,17 +285,18 @@ def bulletin_sections(period: str, city: dict | None = None, regions: list[dict]
         phrases.append(f"接待来访企业{_fmt(m['visits'])}批次")
     if "complaints" in m:
         phrases.append(f"受理投诉{_fmt(m['complaints'])}件")
-    summary_text = f"{label},全市" + (";".join(phrases) if phrases else "暂无统计数据") + "。"
+    generated = f"{label},全市" + (";".join(phrases) if phrases else "暂无统计数据") + "。"
+    summary_text = summary_text.strip() if isinstance(summary_text, str) and summary_text.strip() else generated
     overview_rows = [[_label(k)[0], _fmt(v), _label(k)[1]] for k, v in m.items()]
     overview_rows += [[k, _fmt(v), ""] for k, v in sorted(city_other.items())]
-    sections.append({"key": "overview", "title": "一、总体情况", "text": summary_text,
+    sections.append({"key": "overview", "title": "总体情况", "text": summary_text,
                      "table": {"columns": ["指标", "本期", "单位"], "rows": overview_rows}})
 
     # 二、各县(区)主要指标
     present = [k for k, *_ in METRICS if any(k in r["metrics"] for r in region_rows)]
     if region_rows:
         sections.append({
-            "key": "regions", "title": "二、各县(区)主要指标", "text": f"共{len(region_rows)}个县(区)参与统计。",
+            "key": "regions", "title": "各县(区)主要指标", "text": f"共{len(region_rows)}个县(区)参与统计。",
             "table": {"columns": ["县(区)"] + [f"{_label(k)[0]}({_label(k)[1]})" for k in present],
                       "rows": [[r["region_name"]] + [_fmt(r["metrics"].get(k)) for k in present]
                                for r in region_rows]},
@@ -317,12 +329,12 @@ def bulletin_sections(period: str, city: dict | None = None, regions: list[dict]
         if bottom:
             text += f";后三位:{_names(bottom)}"
         sections.append({
-            "key": "ranking", "title": "三、综合排名", "text": text + "。",
+            "key": "ranking", "title": "综合排名", "text": text + "。",
             "table": {"columns": ["名次", "县(区)", "综合得分"],
                       "rows": [[r["rank"], r["region_name"], f"{r['score']:.2f}"] for r in ranking]},
         })
         sections.append({
-            "key": "metric_ranks", "title": "四、分项排名",
+            "key": "metric_ranks", "title": "分项排名",
             "text": ";".join(
                 f"{_label(k)[0]}{'最少' if d == 'low' else '第一'}:"
                 f"{_names([r for r in ranking if r['metric_ranks'][k] == 1])}"
@@ -339,12 +351,18 @@ def bulletin_sections(period: str, city: dict | None = None, regions: list[dict]
                                                     -(r["metrics"].get("yellow") or 0), r["region_code"]))
         flagged = [r for r in lights if (r["metrics"].get("red") or 0) > 0]
         sections.append({
-            "key": "warnings", "title": "五、预警情况",
+            "key": "warnings", "title": "预警情况",
             "text": ("存在红灯项目的县(区):" + _names(flagged) + "。请相关县(区)限期整改。") if flagged
             else "本期无红灯项目。",
             "table": {"columns": ["县(区)", "黄灯", "红灯"],
                       "rows": [[r["region_name"], _fmt(r["metrics"].get("yellow", 0)),
                                 _fmt(r["metrics"].get("red", 0))] for r in lights]},
         })
+    for extra in extra_sections or []:
+        if isinstance(extra, dict) and str(extra.get("text") or "").strip():
+            sections.append({"key": str(extra.get("key") or f"extra{len(sections)}"),
+                             "title": str(extra.get("title") or "其他"), "text": str(extra["text"]).strip()})
+    for index, section in enumerate(sections, start=1):
+        section["title"] = f"{_cn_ordinal(index)}、{section['title']}"
     return {"title": title, "period": period, "summary_text": summary_text, "sections": sections,
             "ranking": ranking, "metrics": city_known}

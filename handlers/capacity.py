@@ -152,7 +152,9 @@ def capacity_rating_calc(rows: list[dict], ratings: list[dict] | dict | None = N
     (环境容量 per pollutant) the worst row is the binding constraint.
 
     Returns ``{"period", "units": [...], "rows": [...]}``; each unit has ``unit_key, region_code,
-    park_id, unit_name, factors{factor: {...}}, index, overall, short_factors, tight_factors``.
+    park_id, unit_name, factors{factor: {...}}, ledger [...], index, overall, short_factors,
+    tight_factors``. ``ledger`` is the list form ``capacity_record`` stores: one row per factor
+    (``factor, total, used, committed, unit, rating, note``; for 环境容量 the binding pollutant).
     """
     weights = {k: float(v) for k, v in (weights or {k: v[3] for k, v in FACTORS.items()}).items()}
     if isinstance(ratings, list):
@@ -207,6 +209,13 @@ def capacity_rating_calc(rows: list[dict], ratings: list[dict] | dict | None = N
                 short.append(factor)
             elif entry["rating"] == "紧张":
                 tight.append(factor)
+        unit["ledger"] = [
+            {"factor": f, "label": e["label"], "unit": e["unit"], "total": e["total"], "used": e["used"],
+             "committed": e["committed"], "available": e["available"], "utilisation": e["utilisation"],
+             "rating": e["rating"],
+             "note": f"约束污染物:{e['binding']}" if e.get("binding") else None}
+            for f, e in ((f, unit["factors"][f]) for f in FACTORS if f in unit["factors"])
+        ]
         index = round(num / den, 2) if den else None
         unit["index"] = index
         unit["overall"] = _overall(index)

@@ -111,8 +111,9 @@ def efficiency_flags(project: dict | None = None, as_of=None, **inputs) -> dict:
     used = {
         "stage": stage,
         "signed": signed,
-        "days_since_last_progress": days("days_since_last_progress", "last_progress_at", "stage_started_at",
-                                         "updated_at"),
+        "days_since_last_progress": days(
+            "days_since_last_progress", "last_progress_at", "stage_started_at", "updated_at"
+        ),
         "colour": colour,
         "days_in_red": days("days_in_red", "red_since") if colour in ("红", "red") else 0,
         "investor_unreachable_days": days("investor_unreachable_days", "investor_last_contact_at"),
@@ -122,8 +123,11 @@ def efficiency_flags(project: dict | None = None, as_of=None, **inputs) -> dict:
         "days_unclaimed": days("days_unclaimed", "published_at"),
         "as_of": today.isoformat(),
     }
-    if not used["prereview_fail_count"] and project.get("prereview_result") == "不通过" \
-            and inputs.get("prereview_fail_count") is None:
+    if (
+        not used["prereview_fail_count"]
+        and project.get("prereview_result") == "不通过"
+        and inputs.get("prereview_fail_count") is None
+    ):
         used["prereview_fail_count"] = 1
 
     hits = []

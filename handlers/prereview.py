@@ -81,7 +81,9 @@ def _criteria(criteria) -> dict[str, tuple[str, float]]:
 
 
 @handler("prereview_panel_score")
-def prereview_panel_score(scores: list[dict], credit_conclusion: str | None = None, criteria: dict | None = None) -> dict:
+def prereview_panel_score(
+    scores: list[dict], credit_conclusion: str | None = None, criteria: dict | None = None
+) -> dict:
     """Aggregate F-09 score sheets.
 
     ``scores``: one dict per expert: ``expert_name``, ``score_a`` … ``score_h`` (points, 0…max),
@@ -106,8 +108,10 @@ def prereview_panel_score(scores: list[dict], credit_conclusion: str | None = No
                 raise ValueError(f"{name}:缺少{item}项({label})得分 / missing score for item {item}")
             value = _number(raw, f"{name} {item}项")
             if value < 0 or value > maximum:
-                raise ValueError(f"{name}:{item}项({label})得分应在 0–{maximum:g} 之间 / item {item} must be "
-                                 f"between 0 and {maximum:g}, got {value:g}")
+                raise ValueError(
+                    f"{name}:{item}项({label})得分应在 0–{maximum:g} 之间 / item {item} must be "
+                    f"between 0 and {maximum:g}, got {value:g}"
+                )
             if item == "B" and cap_b and value > CREDIT_DOUBT_CAP_B:
                 value, capped = float(CREDIT_DOUBT_CAP_B), True
             items[item] = value
@@ -115,8 +119,9 @@ def prereview_panel_score(scores: list[dict], credit_conclusion: str | None = No
         vetoed = bool(sheet.get("panel_veto_flag"))
         if vetoed:
             veto_reasons.append({"expert_name": name, "reason": str(sheet.get("panel_veto_reason") or "")})
-        sheets.append({"index": i, "expert_name": name, "items": items, "total": total, "capped_b": capped,
-                       "veto": vetoed})
+        sheets.append(
+            {"index": i, "expert_name": name, "items": items, "total": total, "capped_b": capped, "veto": vetoed}
+        )
 
     counted = list(sheets)
     dropped = []
@@ -125,10 +130,20 @@ def prereview_panel_score(scores: list[dict], credit_conclusion: str | None = No
         highest = max(sheets, key=lambda s: (s["total"], -s["index"]))
         rest = [s for s in sheets if s is not highest]
         lowest = min(rest, key=lambda s: (s["total"], -s["index"]))
-        dropped = [{"index": highest["index"], "expert_name": highest["expert_name"], "total": highest["total"],
-                    "reason": "最高分"},
-                   {"index": lowest["index"], "expert_name": lowest["expert_name"], "total": lowest["total"],
-                    "reason": "最低分"}]
+        dropped = [
+            {
+                "index": highest["index"],
+                "expert_name": highest["expert_name"],
+                "total": highest["total"],
+                "reason": "最高分",
+            },
+            {
+                "index": lowest["index"],
+                "expert_name": lowest["expert_name"],
+                "total": lowest["total"],
+                "reason": "最低分",
+            },
+        ]
         counted = [s for s in sheets if s is not highest and s is not lowest]
 
     n = len(counted)
@@ -138,8 +153,10 @@ def prereview_panel_score(scores: list[dict], credit_conclusion: str | None = No
         "expert_count": len(sheets),
         "counted": n,
         "dropped": dropped,
-        "totals": [{"expert_name": s["expert_name"], "total": s["total"], "capped_b": s["capped_b"],
-                    "veto": s["veto"]} for s in sheets],
+        "totals": [
+            {"expert_name": s["expert_name"], "total": s["total"], "capped_b": s["capped_b"], "veto": s["veto"]}
+            for s in sheets
+        ],
         "avg_score": avg_score,
         "item_avgs": item_avgs,
         "item_F_score": item_avgs.get("F"),
@@ -151,8 +168,9 @@ def prereview_panel_score(scores: list[dict], credit_conclusion: str | None = No
 
 
 @handler("prereview_veto_summary")
-def prereview_veto_summary(rule_codes: list | None = None, rule_labels: list | None = None,
-                           opinions: list[dict] | None = None) -> dict:
+def prereview_veto_summary(
+    rule_codes: list | None = None, rule_labels: list | None = None, opinions: list[dict] | None = None
+) -> dict:
     """Merge D4 hits with the departments' own veto flags (F-08).
 
     ``rule_codes``/``rule_labels``: the COLLECT lists from DMN ``prereview_veto``.

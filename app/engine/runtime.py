@@ -221,7 +221,10 @@ class Runner:
         """Timers that fired: one-shot timers that completed, cycles whose next occurrence moved."""
         fired = []
         for task_id, mark in before.items():
-            task = self.wf.get_task_from_id(UUID(task_id))
+            try:
+                task = self.wf.get_task_from_id(UUID(task_id))
+            except Exception:  # the task left the tree (branch reset or cancelled subprocess)
+                continue
             if task is None:
                 continue
             if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):

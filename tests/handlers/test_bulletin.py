@@ -87,3 +87,15 @@ def test_equal_regions_share_the_rank():
     regions = [{"region_code": c, "region_name": c, "kpis": {"signed": 1}} for c in ("a", "b")]
     out = bulletin_sections("2026-11", regions=regions)
     assert [(r["region_code"], r["rank"], r["score"]) for r in out["ranking"]] == [("a", 1, 100.0), ("b", 1, 100.0)]
+
+
+def test_office_edits_replace_the_overview_and_append_numbered_sections():
+    out = bulletin_sections("2026-11", city={"signed": 1}, regions=REGIONS, summary_text="  本月总体平稳。 ",
+                            extra_sections=[{"key": "highlights", "title": "工作亮点", "text": "景谷签约"},
+                                            {"key": "problems", "title": "存在问题", "text": ""},
+                                            {"key": "requirements", "title": "下步工作要求", "text": "抓落地"}])
+    titles = [s["title"] for s in out["sections"]]
+    assert titles == ["一、总体情况", "二、各县(区)主要指标", "三、综合排名", "四、分项排名", "五、预警情况",
+                      "六、工作亮点", "七、下步工作要求"]
+    assert out["sections"][0]["text"] == out["summary_text"] == "本月总体平稳。"
+    assert out["sections"][-1] == {"key": "requirements", "title": "七、下步工作要求", "text": "抓落地"}

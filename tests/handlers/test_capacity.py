@@ -79,6 +79,12 @@ def test_nine_factors_composite_index_by_hand():
     assert unit["tight_factors"] == ["land", "power"]
     assert unit["missing_factors"] == []
     assert result["period"] == "2026H2"
+    ledger = {row["factor"]: row for row in unit["ledger"]}
+    assert list(ledger) == list(FACTORS)
+    assert ledger["env_capacity"]["note"] == "约束污染物:NOx" and ledger["env_capacity"]["used"] == 85
+    assert ledger["land"] == {"factor": "land", "label": "土地存量", "unit": "亩", "total": 1000.0, "used": 600.0,
+                              "committed": 100.0, "available": 300.0, "utilisation": 0.7, "rating": "紧张",
+                              "note": None}
     assert len(result["rows"]) == 10
 
 
