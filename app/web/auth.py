@@ -293,12 +293,10 @@ def logout():
 
 
 def init_app(app) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=12))
     app.config["SESSION_COOKIE_HTTPONLY"] = True
-    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=12)
     app.before_request(_csrf_protect)
     app.after_request(_security_headers)
     app.context_processor(_context)

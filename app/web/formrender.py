@@ -153,7 +153,8 @@ def _field(key: str, schema: dict, ui: dict, value, errors: dict, path: str, nam
     if widget == "group":
         item_schema = schema.get("items") or {}
         item_ui = ui.get("items") or {}
-        rows = value if isinstance(value, list) else []
+        # never submitted: start with the minimum number of (empty) rows
+        rows = value if isinstance(value, list) else [{} for _ in range(int(schema.get("minItems") or 0))]
         field["rows"] = [_children(item_schema, item_ui, row if isinstance(row, dict) else {}, errors,
                                    f"{path}.{i}", f"{name}[{i}]") for i, row in enumerate(rows)]
         field["template"] = _children(item_schema, item_ui, {}, {}, f"{path}.{ROW_TOKEN}", f"{name}[{ROW_TOKEN}]")
@@ -229,23 +230,6 @@ def build_fields(schema: dict | None, ui_schema: dict | None, values: dict | Non
     return _children(schema, ui_schema or {}, values or {}, by_path, "", "")
 
 
-def unmatched_errors(fields: list[dict], errors: list[dict] | None) -> list[dict]:
-    """Errors that no rendered field shows (shown in the summary only)."""
-    paths: set[str] = set()
-
-    def walk(items):
-        for f in items:
-            paths.add(f["path"])
-            for row in f.get("rows") or []:
-                walk(row)
-            for i in (f.get("row_errors") or {}):
-                paths.add(f"{f['path']}.{i}")
-            walk(f.get("children") or [])
-
-    walk(fields)
-    return [e for e in errors or [] if str(e.get("field")) not in paths]
-
-
 # -- form post → data ------------------------------------------------------------------------------
 def _parse_name(name: str) -> list[str]:
     head = name.split("[", 1)[0]
@@ -289,7 +273,7 @@ def _scalar(schema: dict, raw: str):
     """One submitted string → the schema's type; '' → None (omitted)."""
     choices = _choices(schema)
     if choices is not None:
-        for value, _label_ in choices:
+        for value, _ in choices:
             if _display(value, "text") == raw:
                 return value
         return raw if raw != "" else None

@@ -196,11 +196,19 @@ def _page(detail: dict, instructions: Markup, values: dict, errors: list[dict] |
     actionable = detail["state"] == "open" and (detail["assignee"] in (None, user.username) or user.is_admin)
     return render_template(
         "tasks/task.html", task=detail, fields=fields, errors=errors or [],
-        summary_only=formrender.unmatched_errors(fields, errors), instructions=instructions,
+        instructions=instructions,
         form_title=(detail.get("form") or {}).get("title"), actionable=actionable,
-        diagram_url=(f"/projects/{detail['project_id']}#diagram" if detail.get("project_id")
-                     else f"/projects/instances/{detail['instance_id']}#diagram"),
+        diagram_url=_diagram_url(detail, user),
     ), status
+
+
+def _diagram_url(detail: dict, user) -> str | None:
+    """The project page's diagram of this task's instance (current element highlighted there)."""
+    if detail.get("project_id"):
+        return f"/projects/{detail['project_id']}?instance={detail['instance_id']}#sec-diagram"
+    if user.is_admin:
+        return f"/admin/instances/{detail['instance_id']}"
+    return None
 
 
 def _load(session, task_id: str):
