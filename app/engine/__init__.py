@@ -11,6 +11,7 @@ from app.engine.runtime import (  # noqa: F401
     StepResult,
     TimerView,
     UserTaskView,
+    element_instructions,
     full_serialize,
     make_script_engine,
 )

@@ -152,27 +152,31 @@ class Runner:
             task.data.update(data or {})
         return cls(wf)
 
-    def fire_start_timers(self) -> None:
-        """Make a timer start event fire once, now: the app's scheduler already decided it is due.
+    def fire_start_timers(self) -> StepResult:
+        """Make a timer start event fire exactly once, now: the app's scheduler decided it is due.
 
-        SpiffWorkflow would otherwise keep a cycle start event waiting inside this one instance; the
-        platform instead starts a NEW instance per occurrence (rule 6). So a cycle start event spawns
-        its branch once and is then closed; a date/duration start event is simply made due.
+        SpiffWorkflow would otherwise keep a cycle start event waiting inside this one instance (and
+        catch up on every past occurrence of a dated cycle); the platform instead starts a NEW
+        instance per occurrence (rule 6). So before the first step the start timer is primed to fire
+        once, and after it a cycle start event is closed.
         """
-        self.wf.do_engine_steps()
         past = "2000-01-01T00:00:00+00:00"
-        for task in list(self.wf.event_manager.tasks.values()):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition) or not isinstance(task.task_spec, StartEvent):
-                continue
-            if isinstance(definition, CycleTimerEventDefinition):
+        starts = [t for t in self.wf.get_tasks() if isinstance(t.task_spec, StartEvent)
+                  and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+        for task in starts:
+            if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
                 task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 0.0})
-                definition.update_task(task)  # spawns the occurrence's branch
+            else:
+                task._set_internal_data(event_value=past)
+        result = self.step()
+        for task in starts:
+            if task.state == TaskState.WAITING and isinstance(task.task_spec.event_definition,
+                                                              CycleTimerEventDefinition):
                 task.internal_data.pop("event_value", None)
                 task._set_state(TaskState.COMPLETED)
                 self.wf.event_manager.remove_task(task)
-            else:
-                task._set_internal_data(event_value=past)
+        result.fired_timers = [f for f in result.fired_timers if f not in {t.task_spec.bpmn_id for t in starts}]
+        return result
 
     @classmethod
     def restore(cls, state: str, bundle: SpecBundle, script_engine, serializer_version: str) -> Runner:
@@ -411,6 +415,15 @@ class Runner:
             if order[state] >= order.get(out.get(bpmn_id, "completed"), 0):
                 out[bpmn_id] = state
         return out
+
+
+def element_instructions(bundle: SpecBundle, element_id: str) -> str | None:
+    """The ``instructionsForEndUser`` text of a BPMN element (top level or any subprocess spec)."""
+    for spec in (bundle.spec, *bundle.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) == element_id:
+                return (getattr(task_spec, "extensions", None) or {}).get("instructionsForEndUser")
+    return None
 
 
 def full_serialize(workflow: BpmnWorkflow) -> str:

@@ -109,12 +109,10 @@ def start_instance(session: Session, process_key: str, *, data: dict | None = No
     ctx = OperatorContext(session=session, instance_id=instance.id, process_key=pv.process_key,
                           business_key=business_key, now=now, actor=actor)
     runner = Runner.new(_bundle(session, pv.id), data, _script_engine(ctx))
-    if fire_start_timer:
-        runner.fire_start_timers()
     unit = Unit(session, instance, runner, ctx)
     audit.record(session, "instance_started", actor, instance_id=instance.id,
                  detail={"process_key": pv.process_key, "version": pv.version, "business_key": business_key})
-    result = runner.step()
+    result = runner.fire_start_timers() if fire_start_timer else runner.step()
     persist(unit, result, new=True)
     return describe(session, instance)
 

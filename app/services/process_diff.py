@@ -321,3 +321,172 @@ _EMPTY = f'<definitions xmlns="{BPMN_NS}" id="empty"/>'.encode()
 def _meta(v: ProcessVersion) -> dict:
     return {"version": v.version, "name": v.name, "author": v.author, "created_at": v.created_at.isoformat(),
             "hash": v.content_hash, "main_file": v.main_file}
+
+
+# ------------------------------------------------------------------ layout for files without a diagram
+# Hand-written BPMN (and some exports) carry no BPMNDI; bpmn-js then has nothing to draw. These give
+# such a process a plain left-to-right layered layout so the viewer and the modeler can show it.
+DI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DDI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+_EVENT_TYPES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
+_GATEWAY_TYPES = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
+_NODE_TYPES = _EVENT_TYPES | _GATEWAY_TYPES | {
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask",
+    "callActivity", "subProcess", "transaction"}
+
+
+def _size(kind: str) -> tuple[int, int]:
+    if kind in _EVENT_TYPES:
+        return 36, 36
+    if kind in _GATEWAY_TYPES:
+        return 50, 50
+    return 100, 80
+
+
+def with_layout(content: bytes) -> bytes:
+    """``content`` unchanged when it has diagram shapes; otherwise with a generated BPMNDI layout."""
+    if b"BPMNShape" in content:
+        return content
+    try:
+        root = parse_xml(content)
+    except BadRequest:
+        return content
+    process = next((p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"), None)
+    if process is None:
+        process = next(root.iter(f"{{{BPMN_NS}}}process"), None)
+    if process is None:
+        return content
+    nodes: dict[str, str] = {}
+    order: list[str] = []
+    boundary_host: dict[str, str] = {}
+    flows: list[tuple[str, str, str]] = []
+    for child in process:
+        if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
+            continue
+        kind, cid = _local(child), child.get("id")
+        if kind in _NODE_TYPES and cid:
+            nodes[cid] = kind
+            order.append(cid)
+            if kind == "boundaryEvent" and child.get("attachedToRef"):
+                boundary_host[cid] = child.get("attachedToRef")
+        elif kind == "sequenceFlow" and cid:
+            flows.append((cid, child.get("sourceRef"), child.get("targetRef")))
+    if not nodes:
+        return content
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for _fid, src, dst in flows:
+        if src in succ and dst in nodes:
+            succ[src].append(dst)
+    for b, host in boundary_host.items():
+        if host in succ:
+            succ[host].append(b)
+    indegree = {n: 0 for n in nodes}
+    for targets in succ.values():
+        for dst in targets:
+            indegree[dst] += 1
+    # longest-path layering over the graph without its back edges (DFS from the sources)
+    back: set[tuple[str, str]] = set()
+    state: dict[str, int] = {}
+
+    def dfs(start: str) -> None:
+        stack = [(start, iter(succ[start]))]
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                back.add((node, nxt))
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(succ[nxt])))
+
+    for n in [n for n in order if indegree[n] == 0] + order:
+        if n not in state:
+            dfs(n)
+    layer = {n: 0 for n in nodes}
+    for _ in range(len(nodes)):
+        changed = False
+        for src, targets in succ.items():
+            for dst in targets:
+                if (src, dst) not in back and layer[dst] < layer[src] + 1:
+                    layer[dst] = layer[src] + 1
+                    changed = True
+        if not changed:
+            break
+    for b, host in boundary_host.items():  # a boundary event sits on its host, its path goes on from there
+        if host in layer:
+            layer[b] = layer[host]
+    preds: dict[str, list[str]] = {n: [] for n in nodes}
+    for src, targets in succ.items():
+        for dst in targets:
+            if (src, dst) not in back:
+                preds[dst].append(src)
+    used: dict[int, set[int]] = {}
+    row_of: dict[str, int] = {}
+    bounds: dict[str, tuple[int, int, int, int]] = {}
+    position = {n: i for i, n in enumerate(order)}
+    for n in sorted(nodes, key=lambda k: (layer[k], k in boundary_host, position[k])):
+        col = layer[n]
+        if n in boundary_host:  # reserve the row under the host for the boundary path
+            placed = [row_of[boundary_host[n]] + 1] if boundary_host[n] in row_of else []
+        else:
+            placed = [row_of[p] for p in preds[n] if p in row_of]
+        row = min(placed) if placed else 0
+        taken = used.setdefault(col, set())
+        while row in taken:
+            row += 1
+        taken.add(row)
+        row_of[n] = row
+        if n in boundary_host:
+            continue
+        w, h = _size(nodes[n])
+        cx, cy = 120 + col * 170 + 50, 100 + row * 130 + 40
+        bounds[n] = (cx - w // 2, cy - h // 2, w, h)
+    attached: dict[str, int] = {}
+    for b, host in boundary_host.items():
+        if host not in bounds:
+            continue
+        hx, hy, hw, hh = bounds[host]
+        k = attached.get(host, 0)
+        attached[host] = k + 1
+        bounds[b] = (hx + 10 + k * 44, hy + hh - 18, 36, 36)
+    definitions = root
+    nsmap = {"bpmndi": DI_NS, "dc": DC_NS, "di": DDI_NS}
+    diagram = etree.SubElement(definitions, f"{{{DI_NS}}}BPMNDiagram", nsmap=nsmap, id=f"{process.get('id')}_diagram")
+    plane = etree.SubElement(diagram, f"{{{DI_NS}}}BPMNPlane", id=f"{process.get('id')}_plane",
+                             bpmnElement=process.get("id"))
+    for n in order:
+        if n not in bounds:
+            continue
+        x, y, w, h = bounds[n]
+        shape = etree.SubElement(plane, f"{{{DI_NS}}}BPMNShape", id=f"{n}_di", bpmnElement=n)
+        etree.SubElement(shape, f"{{{DC_NS}}}Bounds", x=str(x), y=str(y), width=str(w), height=str(h))
+    for fid, src, dst in flows:
+        if src not in bounds or dst not in bounds:
+            continue
+        sx, sy, sw, sh = bounds[src]
+        tx, ty, tw, th = bounds[dst]
+        if src in boundary_host:
+            points = [(sx + sw // 2, sy + sh), (sx + sw // 2, ty + th // 2), (tx, ty + th // 2)]
+        else:
+            start, end = (sx + sw, sy + sh // 2), (tx, ty + th // 2)
+            if (src, dst) in back or tx <= sx:
+                low = max(sy + sh, ty + th) + 30
+                points = [(sx + sw // 2, sy + sh), (sx + sw // 2, low), (tx + tw // 2, low), (tx + tw // 2, ty + th)]
+            elif layer.get(dst, 0) - layer.get(src, 0) > 1:
+                top = min(sy, ty) - 25
+                points = [start, (start[0] + 15, start[1]), (start[0] + 15, top), (end[0] - 15, top),
+                          (end[0] - 15, end[1]), end]
+            elif start[1] == end[1]:
+                points = [start, end]
+            else:
+                mid = (start[0] + end[0]) // 2
+                points = [start, (mid, start[1]), (mid, end[1]), end]
+        edge = etree.SubElement(plane, f"{{{DI_NS}}}BPMNEdge", id=f"{fid}_di", bpmnElement=fid)
+        for px, py in points:
+            etree.SubElement(edge, f"{{{DDI_NS}}}waypoint", x=str(px), y=str(py))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -415,7 +415,8 @@ def instance_diagram(session: Session, inst: Instance) -> dict:
         if j.element_id and j.element_id not in due:
             due[j.element_id] = {"at": _aware(j.due_at).isoformat(), "kind": "timer", "overdue": False}
     return {"instance_id": inst.id, "process_key": inst.process_key, "version": version.version,
-            "status": inst.status, "xml": xml.decode("utf-8") if xml else None, "states": states, "due": due}
+            "status": inst.status, "xml": process_diff.with_layout(xml).decode("utf-8") if xml else None,
+            "states": states, "due": due}
 
 
 # ---------------------------------------------------------------------------------- 挂图作战 board

@@ -6,12 +6,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.engine import element_instructions
 from app.errors import Conflict, NotAllowed, NotFound
 from app.models.auth import User
 from app.models.runtime import HumanTask, Instance
 from app.roles import ROLES
 from app.services import audit, forms
-from app.services.instances import StepResult, Unit, run_change, task_summary
+from app.services.instances import StepResult, Unit, _bundle, run_change, task_summary
 
 
 def visibility(user: User):
@@ -113,6 +114,7 @@ def task_detail(session: Session, user: User, task_id: str) -> dict:
     out["form"] = forms.load_form(session, instance.version_id, task.form_file)
     out["ui_schema"] = forms.load_form(session, instance.version_id, task.ui_file)
     out["draft"] = task.draft or {}
+    out["instructions"] = element_instructions(_bundle(session, instance.version_id), task.element_id)
     out["version_id"] = instance.version_id
     out["business_key"] = instance.business_key
     out["completed_by"] = task.completed_by

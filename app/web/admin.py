@@ -170,7 +170,7 @@ def version_diagram(key: str, number: int):
     with _db().read_scope() as s:
         v = _version(s, key, number)
         main = next((f for f in v.files if f.filename == v.main_file), None)
-        xml = main.content.decode("utf-8") if main else None
+        xml = process_diff.with_layout(main.content).decode("utf-8") if main else None
     return jsonify({"xml": xml, "states": {}, "due": {}, "process_key": key, "version": number})
 
 

@@ -56,7 +56,8 @@ def index():
             if version is None:
                 raise NotFound(f"流程 {key} 没有该版本 / process {key} has no such version")
             main = next((f for f in version.files if f.filename == version.main_file), None)
-            initial = {"xml": main.content.decode("utf-8") if main else "", "filename": version.main_file,
+            xml = process_diff.with_layout(main.content).decode("utf-8") if main else ""
+            initial = {"xml": xml, "filename": version.main_file,
                        "key": key, "version": version.version}
             forms = [f.filename for f in version.files if f.kind == "form"]
     config = {
@@ -67,6 +68,7 @@ def index():
         "roles": [{"key": r.key, "name": r.name} for r in ROLES.values()],
         "operators": sorted(operation_names()),
         "forms": forms,
+        "processes": [{"key": p["process_key"], "versions": p["versions"]} for p in processes],
     }
     return render_template("modeler/index.html", config=config, processes=processes, initial=initial)
 

@@ -79,17 +79,7 @@ def render_instructions(text: str | None, data: dict | None = None) -> Markup:
 
 
 def _instructions(session, detail: dict) -> str | None:
-    if "instructions" in detail:  # when the service provides it
-        return detail.get("instructions")
-    try:
-        bundle = instances._bundle(session, detail["version_id"])
-        for spec in (bundle.spec, *bundle.subprocess_specs.values()):
-            task_spec = spec.task_specs.get(detail["element_id"])
-            if task_spec is not None:
-                return (getattr(task_spec, "extensions", None) or {}).get("instructionsForEndUser")
-    except Exception:  # noqa: BLE001 - instructions are a courtesy; never fail the page for them
-        log.exception("could not read instructions of %s", detail.get("element_id"))
-    return None
+    return detail.get("instructions")
 
 
 # -- uploads ------------------------------------------------------------------------------------

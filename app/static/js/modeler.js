@@ -1,0 +1,598 @@
+/* Web modeler: bpmn-js Modeler + our own small properties panel + live validation + drafts + deploy.
+ *
+ * Config: <script type="application/json" id="modeler-config"> {initial: {xml, filename, key, version}|null,
+ *   validate_url, deploy_url, admin_process_url, roles, operators, forms, processes}.
+ * SpiffWorkflow extensions are edited through the moddle API with the descriptor below, so they
+ * survive import/export (spiffworkflow:properties, serviceTaskOperator, instructionsForEndUser…).
+ * Drafts are kept in localStorage under "investflow.modeler.draft.<process key>".
+ */
+(function () {
+  "use strict";
+
+  var SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core";
+  var SPIFF_DESCRIPTOR = {
+    name: "SpiffWorkflow",
+    uri: SPIFF_NS,
+    prefix: "spiffworkflow",
+    xml: { tagAlias: "lowerCase" },
+    associations: [],
+    types: [
+      { name: "Properties", superClass: ["Element"],
+        properties: [{ name: "properties", type: "Property", isMany: true }] },
+      { name: "Property", superClass: ["Element"],
+        properties: [{ name: "name", isAttr: true, type: "String" }, { name: "value", isAttr: true, type: "String" }] },
+      { name: "InstructionsForEndUser", superClass: ["Element"],
+        properties: [{ name: "value", isBody: true, type: "String" }] },
+      { name: "ServiceTaskOperator", superClass: ["Element"],
+        properties: [{ name: "id", isAttr: true, type: "String" },
+                     { name: "resultVariable", isAttr: true, type: "String" },
+                     { name: "parameterList", type: "Parameters" }] },
+      { name: "Parameters", superClass: ["Element"],
+        properties: [{ name: "parameters", type: "Parameter", isMany: true }] },
+      { name: "Parameter", superClass: ["Element"],
+        properties: [{ name: "id", isAttr: true, type: "String" }, { name: "type", isAttr: true, type: "String" },
+                     { name: "value", isAttr: true, type: "String" }] },
+      { name: "PreScript", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
+      { name: "PostScript", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
+      { name: "CalledDecisionId", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] }
+    ],
+    enumerations: []
+  };
+
+  var DRAFT_PREFIX = "investflow.modeler.draft.";
+  var VALIDATE_DELAY = 800;
+
+  function newDiagram() {
+    var pid = "Process_" + Math.random().toString(36).slice(2, 9);
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" ' +
+      'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" ' +
+      'xmlns:spiffworkflow="' + SPIFF_NS + '" id="Definitions_' + pid + '" targetNamespace="http://bpmn.io/schema/bpmn">\n' +
+      '  <bpmn:process id="' + pid + '" name="新流程" isExecutable="true">\n' +
+      '    <bpmn:startEvent id="StartEvent_1" name="开始"/>\n' +
+      '  </bpmn:process>\n' +
+      '  <bpmndi:BPMNDiagram id="BPMNDiagram_1">\n' +
+      '    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="' + pid + '">\n' +
+      '      <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1"><dc:Bounds x="180" y="160" width="36" height="36"/></bpmndi:BPMNShape>\n' +
+      '    </bpmndi:BPMNPlane>\n' +
+      '  </bpmndi:BPMNDiagram>\n' +
+      '</bpmn:definitions>\n';
+  }
+
+  function readConfig() {
+    var el = document.getElementById("modeler-config");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  function csrf() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; });
+    });
+  }
+
+  function debounce(fn, ms) {
+    var t = null;
+    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+
+  function init() {
+    var canvasEl = document.getElementById("modeler-canvas");
+    if (!canvasEl) { return; }
+    var config = readConfig();
+    var statusEl = document.getElementById("modeler-status");
+    var problemList = document.getElementById("problem-list");
+    var problemCount = document.getElementById("problem-count");
+    var validationState = document.getElementById("validation-state");
+    var filenameEl = document.getElementById("modeler-filename");
+    var titleEl = document.getElementById("modeler-title");
+    var propsForm = document.getElementById("props-form");
+    var propsTarget = document.getElementById("props-target");
+    var deployCard = document.getElementById("deploy-result");
+    var deployBody = document.getElementById("deploy-result-body");
+    var restoreBtn = document.querySelector('[data-action="restore-draft"]');
+
+    function say(text, isError) {
+      statusEl.textContent = text;
+      statusEl.classList.toggle("text-error", !!isError);
+    }
+
+    if (typeof window.BpmnJS !== "function") {
+      say("建模器组件未加载(管理员请运行 investflow assets fetch)。", true);
+      return;
+    }
+
+    var modeler = new window.BpmnJS({
+      container: canvasEl,
+      keyboard: { bindTo: canvasEl },
+      moddleExtensions: { spiffworkflow: SPIFF_DESCRIPTOR }
+    });
+    var state = { key: null, filename: null, markers: [], seq: 0, lastXml: null, selected: null };
+    window.investflowModeler = modeler; // for debugging and browser tests
+
+    function svc(name) { return modeler.get(name); }
+
+    // ------------------------------------------------------------------ import / process key
+    function processIds() {
+      var defs = modeler.getDefinitions && modeler.getDefinitions();
+      if (!defs) { return []; }
+      return (defs.rootElements || []).filter(function (e) { return e.$type === "bpmn:Process"; })
+                                      .map(function (e) { return e.id; });
+    }
+
+    function refreshHeader() {
+      var ids = processIds();
+      var key = state.key || ids[0] || "";
+      filenameEl.textContent = state.filename || "";
+      if (titleEl) { titleEl.textContent = key || "新流程"; }
+      if (restoreBtn) {
+        var draft = loadDraft(key);
+        restoreBtn.hidden = !draft;
+        if (draft) { restoreBtn.textContent = "恢复草稿(" + new Date(draft.saved_at).toLocaleString("zh-CN") + ")"; }
+      }
+    }
+
+    function open(xml, filename, key, message) {
+      clearMarkers();
+      return modeler.importXML(xml).then(function (result) {
+        state.key = key || null;
+        state.filename = filename || ((processIds()[0] || "diagram") + ".bpmn");
+        if (!state.key) { state.key = processIds()[0] || null; }
+        svc("canvas").zoom("fit-viewport", "auto");
+        refreshHeader();
+        showProps(null);
+        var warnings = (result && result.warnings) || [];
+        say((message || "已打开") + (warnings.length ? "(导入提示 " + warnings.length + " 条)" : ""));
+        canvasEl.setAttribute("data-loaded", "true");
+        validate();
+      }).catch(function (err) {
+        say("无法打开该文件:" + (err && err.message ? err.message : err), true);
+      });
+    }
+
+    // ------------------------------------------------------------------ validation
+    function clearMarkers() {
+      var canvas = svc("canvas");
+      state.markers.forEach(function (id) { try { canvas.removeMarker(id, "has-error"); } catch (e) { /* gone */ } });
+      state.markers = [];
+    }
+
+    function renderProblems(errors) {
+      clearMarkers();
+      problemList.textContent = "";
+      problemCount.textContent = String(errors.length);
+      var registry = svc("elementRegistry");
+      var canvas = svc("canvas");
+      errors.forEach(function (err) {
+        var li = document.createElement("li");
+        li.className = "problem";
+        var btn = document.createElement("button");
+        btn.type = "button";
+        btn.className = "btn-link problem-link";
+        var where = [err.file, err.element_id, err.line ? "第 " + err.line + " 行" : null].filter(Boolean).join(" · ");
+        var strong = document.createElement("strong");
+        strong.textContent = where || "(整体)";
+        var msg = document.createElement("span");
+        msg.className = "problem-message";
+        msg.textContent = err.message;
+        btn.appendChild(strong);
+        btn.appendChild(document.createElement("br"));
+        btn.appendChild(msg);
+        var element = err.element_id ? registry.get(err.element_id) : null;
+        if (element) {
+          if (element !== canvas.getRootElement()) {
+            canvas.addMarker(element.id, "has-error");
+            state.markers.push(element.id);
+          }
+          btn.addEventListener("click", function () {
+            if (element !== canvas.getRootElement()) {
+              svc("selection").select(element);
+              try { canvas.scrollToElement(element); } catch (e) { /* older canvas */ }
+            } else {
+              svc("selection").select(null);
+              showProps(null);
+            }
+            canvasEl.focus();
+          });
+        } else {
+          btn.disabled = !err.element_id;
+        }
+        li.setAttribute("data-element", err.element_id || "");
+        li.appendChild(btn);
+        problemList.appendChild(li);
+      });
+    }
+
+    function currentXml() {
+      return modeler.saveXML({ format: true }).then(function (r) { return r.xml; });
+    }
+
+    function validate() {
+      var seq = ++state.seq;
+      validationState.textContent = "正在校验…";
+      return currentXml().then(function (xml) {
+        return postJSON(config.validate_url, { xml: xml, filename: state.filename, key: state.key });
+      }).then(function (res) {
+        if (seq !== state.seq) { return; }
+        var errors = (res.data && res.data.errors) || [];
+        if (res.status >= 400 && !errors.length) { errors = [{ message: "校验请求失败(HTTP " + res.status + ")" }]; }
+        renderProblems(errors);
+        var ok = res.status < 400 && res.data.valid;
+        validationState.textContent = ok ? "校验通过,可以部署。" : "发现 " + errors.length + " 处问题。";
+        validationState.className = ok ? "validation-ok small" : "text-error small";
+        canvasEl.setAttribute("data-valid", ok ? "true" : "false");
+      }).catch(function (err) {
+        if (seq !== state.seq) { return; }
+        validationState.textContent = "校验失败:" + (err && err.message ? err.message : err);
+      });
+    }
+    var validateSoon = debounce(validate, VALIDATE_DELAY);
+
+    modeler.on("commandStack.changed", function () {
+      canvasEl.setAttribute("data-valid", "pending");
+      validateSoon();
+      if (state.selected) { showProps(state.selected); }
+    });
+
+    // ------------------------------------------------------------------ drafts
+    function draftKey(key) { return DRAFT_PREFIX + (key || "new"); }
+
+    function loadDraft(key) {
+      try {
+        var raw = window.localStorage.getItem(draftKey(key));
+        return raw ? JSON.parse(raw) : null;
+      } catch (e) { return null; }
+    }
+
+    function saveDraft() {
+      return currentXml().then(function (xml) {
+        var key = state.key || processIds()[0];
+        try {
+          window.localStorage.setItem(draftKey(key), JSON.stringify({ xml: xml, filename: state.filename, key: key,
+                                                                      saved_at: new Date().toISOString() }));
+          say("草稿已保存在本浏览器(" + (key || "新流程") + ")。");
+          refreshHeader();
+        } catch (e) {
+          say("无法保存草稿:" + e.message, true);
+        }
+      });
+    }
+
+    function download() {
+      return currentXml().then(function (xml) {
+        var blob = new Blob([xml], { type: "application/xml" });
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = state.filename || "diagram.bpmn";
+        document.body.appendChild(a);
+        a.click();
+        setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+        say("已下载 " + a.download);
+      });
+    }
+
+    // ------------------------------------------------------------------ deploy
+    function deploy() {
+      var btn = document.querySelector('[data-action="deploy"]');
+      btn.disabled = true;
+      say("正在部署…");
+      return currentXml().then(function (xml) {
+        return postJSON(config.deploy_url, { xml: xml, filename: state.filename, key: state.key });
+      }).then(function (res) {
+        deployCard.hidden = false;
+        deployBody.textContent = "";
+        if (res.status === 201 || res.status === 200) {
+          var versions = res.data.versions || [];
+          var ul = document.createElement("ul");
+          versions.forEach(function (v) {
+            var li = document.createElement("li");
+            var a = document.createElement("a");
+            a.href = v.url || config.admin_process_url.replace("__KEY__", encodeURIComponent(v.process_key));
+            a.textContent = v.process_key + " v" + v.version;
+            li.appendChild(a);
+            li.appendChild(document.createTextNode(v.created ? " — 已部署为新版本" : " — 内容未变化,沿用已有版本"));
+            li.setAttribute("data-version", v.version);
+            ul.appendChild(li);
+          });
+          deployBody.appendChild(ul);
+          var created = versions.filter(function (v) { return v.created; });
+          say(created.length ? "部署成功:" + created.map(function (v) { return v.process_key + " v" + v.version; }).join("、")
+                             : "内容与已部署版本相同,未创建新版本。");
+          if (versions[0]) {
+            state.key = versions[0].process_key;
+            refreshHeader();
+            if (titleEl) { titleEl.textContent = versions[0].process_key + " v" + versions[0].version; }
+          }
+          renderProblems([]);
+          validationState.textContent = "已部署。";
+        } else {
+          var errors = (res.data && res.data.errors) || [{ message: "部署失败(HTTP " + res.status + ")" }];
+          renderProblems(errors);
+          var p = document.createElement("p");
+          p.className = "text-error";
+          p.textContent = "部署被拒绝:" + errors.length + " 处错误,未保存任何内容。详见校验结果。";
+          deployBody.appendChild(p);
+          say("部署被拒绝。", true);
+        }
+      }).catch(function (err) {
+        say("部署失败:" + (err && err.message ? err.message : err), true);
+      }).then(function () { btn.disabled = false; });
+    }
+
+    // ------------------------------------------------------------------ properties panel
+    function bo(element) { return element.businessObject; }
+
+    function targetProcess(element) {
+      // no selection: the process (or the first participant's process of a collaboration)
+      var root = svc("canvas").getRootElement();
+      var rbo = root && root.businessObject;
+      if (element || !rbo) { return null; }  // nothing imported yet (implicit root)
+      if (rbo.$type === "bpmn:Process") { return { element: root, bo: rbo }; }
+      if (rbo.$type === "bpmn:Collaboration") {
+        var participant = svc("elementRegistry").filter(function (e) { return e.type === "bpmn:Participant"; })[0];
+        if (participant && bo(participant).processRef) { return { element: participant, bo: bo(participant).processRef }; }
+      }
+      return { element: root, bo: rbo };
+    }
+
+    function extValues(b, type) {
+      var ext = b.extensionElements;
+      return ext && ext.values ? ext.values.filter(function (v) { return v.$instanceOf(type); }) : [];
+    }
+
+    function spiffProperty(b, name) {
+      var holder = extValues(b, "spiffworkflow:Properties")[0];
+      if (!holder) { return ""; }
+      var found = (holder.properties || []).filter(function (p) { return p.name === name; })[0];
+      return found ? (found.value || "") : "";
+    }
+
+    function timerDef(b) {
+      return (b.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
+    }
+
+    function kindOf(element) {
+      if (!element) { return "process"; }
+      var type = element.type;
+      if (type === "bpmn:Participant") { return "participant"; }
+      if (type === "bpmn:Lane") { return "lane"; }
+      if (type === "bpmn:UserTask") { return "userTask"; }
+      if (type === "bpmn:ServiceTask") { return "serviceTask"; }
+      if (type === "bpmn:ScriptTask") { return "scriptTask"; }
+      if (type === "bpmn:SequenceFlow") { return "sequenceFlow"; }
+      if (/Event$/.test(type) && timerDef(bo(element))) { return "timer"; }
+      return "other";
+    }
+
+    function field(name) { return propsForm.elements[name]; }
+
+    function showProps(element) {
+      if (element && element.type === "label") { element = element.labelTarget; }
+      state.selected = element || null;
+      var kind = kindOf(element);
+      var target = element ? { element: element, bo: bo(element) } : targetProcess(null);
+      if (!target) { propsTarget.textContent = ""; return; }
+      var b = target.bo;
+      propsTarget.textContent = element ? ("所选元素:" + (b.name || b.id) + "(" + element.type.replace("bpmn:", "") + ")")
+                                        : "未选择元素:编辑流程属性(" + (b.id || "") + ")";
+      Array.prototype.forEach.call(propsForm.querySelectorAll("[data-for]"), function (el) {
+        var forKind = el.getAttribute("data-for");
+        el.hidden = !(forKind === kind || (forKind === "process" && (kind === "process" || kind === "participant")));
+      });
+      field("id").value = b.id || "";
+      field("name").value = b.name || "";
+      if (kind === "lane") { field("name").setAttribute("list", "role-keys"); } else { field("name").removeAttribute("list"); }
+      var proc = kind === "participant" ? b.processRef : (kind === "process" ? b : null);
+      field("isExecutable").checked = !!(proc && proc.isExecutable);
+      field("formJsonSchemaFilename").value = spiffProperty(b, "formJsonSchemaFilename");
+      field("formUiSchemaFilename").value = spiffProperty(b, "formUiSchemaFilename");
+      var instr = extValues(b, "spiffworkflow:InstructionsForEndUser")[0];
+      field("instructionsForEndUser").value = instr ? (instr.value || "") : "";
+      var op = extValues(b, "spiffworkflow:ServiceTaskOperator")[0];
+      field("operatorId").value = op ? (op.id || "") : "";
+      field("resultVariable").value = op ? (op.resultVariable || "") : "";
+      field("script").value = b.script || "";
+      field("condition").value = b.conditionExpression ? (b.conditionExpression.body || "") : "";
+      var timer = kind === "timer" ? timerDef(b) : null;
+      var expr = timer ? (timer.timeDuration || timer.timeDate || timer.timeCycle) : null;
+      field("timer").value = expr ? (expr.body || "") : "";
+    }
+
+    function ensureExtension(element, b, type, attrs) {
+      var modeling = svc("modeling");
+      var moddle = svc("moddle");
+      var ext = b.extensionElements;
+      if (!ext) {
+        ext = moddle.create("bpmn:ExtensionElements", { values: [] });
+        ext.$parent = b;
+        modeling.updateModdleProperties(element, b, { extensionElements: ext });
+      }
+      var found = extValues(b, type)[0];
+      if (!found) {
+        found = moddle.create(type, attrs || {});
+        found.$parent = ext;
+        modeling.updateModdleProperties(element, ext, { values: (ext.values || []).concat([found]) });
+      }
+      return found;
+    }
+
+    function removeExtension(element, b, type) {
+      var ext = b.extensionElements;
+      if (!ext || !ext.values) { return; }
+      var rest = ext.values.filter(function (v) { return !v.$instanceOf(type); });
+      if (rest.length !== ext.values.length) { svc("modeling").updateModdleProperties(element, ext, { values: rest }); }
+    }
+
+    function setSpiffProperty(element, b, name, value) {
+      var current = spiffProperty(b, name);
+      if ((current || "") === (value || "")) { return; }
+      var moddle = svc("moddle");
+      var modeling = svc("modeling");
+      var holder = ensureExtension(element, b, "spiffworkflow:Properties");
+      var list = holder.properties || [];
+      var prop = list.filter(function (p) { return p.name === name; })[0];
+      if (!value) {
+        modeling.updateModdleProperties(element, holder, { properties: list.filter(function (p) { return p !== prop; }) });
+      } else if (prop) {
+        modeling.updateModdleProperties(element, prop, { value: value });
+      } else {
+        prop = moddle.create("spiffworkflow:Property", { name: name, value: value });
+        prop.$parent = holder;
+        modeling.updateModdleProperties(element, holder, { properties: list.concat([prop]) });
+      }
+    }
+
+    function apply(e) {
+      e.preventDefault();
+      var element = state.selected;
+      var kind = kindOf(element);
+      var target = element ? { element: element, bo: bo(element) } : targetProcess(null);
+      if (!target) { return; }
+      var b = target.bo;
+      var el = target.element;
+      var modeling = svc("modeling");
+      var moddle = svc("moddle");
+      var registry = svc("elementRegistry");
+      try {
+        var newId = field("id").value.trim();
+        if (newId && newId !== b.id) {
+          if (!/^[A-Za-z_][\w.-]*$/.test(newId)) { throw new Error("ID 只能包含字母、数字、下划线、点和连字符,且不能以数字开头"); }
+          if (registry.get(newId) || (b.$model && b.$model.ids && b.$model.ids.assigned(newId))) {
+            throw new Error("ID " + newId + " 已被使用");
+          }
+          if (element) { modeling.updateProperties(element, { id: newId }); }
+          else { modeling.updateModdleProperties(el, b, { id: newId }); }
+          if (state.key === b.id && !element) { state.key = newId; }
+        }
+        var name = field("name").value;
+        if ((b.name || "") !== name) {
+          if (element) { modeling.updateLabel(element, name); }
+          else { modeling.updateModdleProperties(el, b, { name: name || undefined }); }
+        }
+        if (kind === "process" || kind === "participant") {
+          var proc = kind === "participant" ? b.processRef : b;
+          if (proc && !!proc.isExecutable !== field("isExecutable").checked) {
+            modeling.updateModdleProperties(el, proc, { isExecutable: field("isExecutable").checked });
+          }
+        }
+        if (kind === "userTask") {
+          setSpiffProperty(el, b, "formJsonSchemaFilename", field("formJsonSchemaFilename").value.trim());
+          setSpiffProperty(el, b, "formUiSchemaFilename", field("formUiSchemaFilename").value.trim());
+          var text = field("instructionsForEndUser").value;
+          var instr = extValues(b, "spiffworkflow:InstructionsForEndUser")[0];
+          if (text && (!instr || instr.value !== text)) {
+            instr = ensureExtension(el, b, "spiffworkflow:InstructionsForEndUser");
+            modeling.updateModdleProperties(el, instr, { value: text });
+          } else if (!text && instr) {
+            removeExtension(el, b, "spiffworkflow:InstructionsForEndUser");
+          }
+        }
+        if (kind === "serviceTask") {
+          var opId = field("operatorId").value.trim();
+          var resultVar = field("resultVariable").value.trim();
+          var op = extValues(b, "spiffworkflow:ServiceTaskOperator")[0];
+          if (opId) {
+            op = op || ensureExtension(el, b, "spiffworkflow:ServiceTaskOperator", { id: opId });
+            if (op.id !== opId || (op.resultVariable || "") !== resultVar) {
+              modeling.updateModdleProperties(el, op, { id: opId, resultVariable: resultVar || undefined });
+            }
+          } else if (op) {
+            removeExtension(el, b, "spiffworkflow:ServiceTaskOperator");
+          }
+        }
+        if (kind === "scriptTask" && (b.script || "") !== field("script").value) {
+          modeling.updateProperties(el, { script: field("script").value, scriptFormat: b.scriptFormat || "python" });
+        }
+        if (kind === "sequenceFlow") {
+          var cond = field("condition").value.trim();
+          var old = b.conditionExpression ? (b.conditionExpression.body || "") : "";
+          if (cond !== old) {
+            modeling.updateProperties(el, { conditionExpression: cond ? moddle.create("bpmn:FormalExpression", { body: cond }) : undefined });
+          }
+        }
+        if (kind === "timer") {
+          var def = timerDef(b);
+          var kindKey = def.timeDate ? "timeDate" : (def.timeCycle ? "timeCycle" : "timeDuration");
+          var value = field("timer").value.trim();
+          var prev = def[kindKey] ? (def[kindKey].body || "") : "";
+          if (value !== prev) {
+            var upd = {};
+            upd[kindKey] = value ? moddle.create("bpmn:FormalExpression", { body: value }) : undefined;
+            modeling.updateModdleProperties(el, def, upd);
+          }
+        }
+        say("已应用属性修改。");
+        refreshHeader();
+      } catch (err) {
+        say("无法应用:" + (err && err.message ? err.message : err), true);
+      }
+    }
+
+    propsForm.addEventListener("submit", apply);
+    modeler.on("selection.changed", function (e) {
+      var sel = e.newSelection || [];
+      showProps(sel.length === 1 ? sel[0] : null);
+    });
+
+    // ------------------------------------------------------------------ toolbar
+    var fileInput = document.getElementById("modeler-file");
+    fileInput.addEventListener("change", function () {
+      var file = fileInput.files && fileInput.files[0];
+      if (!file) { return; }
+      var reader = new FileReader();
+      reader.onload = function () { open(String(reader.result), file.name, null, "已打开本地文件 " + file.name); };
+      reader.onerror = function () { say("无法读取文件", true); };
+      reader.readAsText(file, "utf-8");
+      fileInput.value = "";
+    });
+    document.querySelector('[data-action="new"]').addEventListener("click", function () {
+      open(newDiagram(), null, null, "已新建流程");
+    });
+    document.querySelector('[data-action="save-draft"]').addEventListener("click", saveDraft);
+    document.querySelector('[data-action="download"]').addEventListener("click", download);
+    document.querySelector('[data-action="validate"]').addEventListener("click", validate);
+    document.querySelector('[data-action="deploy"]').addEventListener("click", deploy);
+    if (restoreBtn) {
+      restoreBtn.addEventListener("click", function () {
+        var draft = loadDraft(state.key || processIds()[0]);
+        if (draft) { open(draft.xml, draft.filename || state.filename, draft.key, "已恢复草稿"); }
+      });
+    }
+    var keySelect = document.getElementById("open-key");
+    var versionSelect = document.getElementById("open-version");
+    if (keySelect && versionSelect) {
+      keySelect.addEventListener("change", function () {
+        var entry = (config.processes || []).filter(function (p) { return p.key === keySelect.value; })[0];
+        versionSelect.textContent = "";
+        var latest = document.createElement("option");
+        latest.value = "";
+        latest.textContent = "最新";
+        versionSelect.appendChild(latest);
+        ((entry && entry.versions) || []).forEach(function (v) {
+          var o = document.createElement("option");
+          o.value = v;
+          o.textContent = "v" + v;
+          versionSelect.appendChild(o);
+        });
+      });
+    }
+    window.addEventListener("beforeunload", function () { /* drafts are explicit; nothing to do */ });
+
+    if (config.initial && config.initial.xml) {
+      open(config.initial.xml, config.initial.filename, config.initial.key,
+           "已打开 " + config.initial.key + " v" + config.initial.version);
+    } else {
+      open(newDiagram(), null, null, "已新建流程(可打开本地文件或已部署流程)");
+    }
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();
