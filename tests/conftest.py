@@ -93,6 +93,12 @@ def app(database_url):
     from app.services import forms as _forms
 
     _forms._CACHE.clear()
+    from app.services import instances as _instances
+
+    _instances._VERSION_NUMBERS.clear()
+    from app.services import users as _users
+
+    _users._TOKEN_CACHE.clear()
     CALLS.clear()
     FAILURES.clear()
     yield application

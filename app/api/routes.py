@@ -22,7 +22,7 @@ def _db():
 def _user_from_request(session):
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return users.user_for_token(session, header[len("Bearer "):].strip())
+        return users.cached_user_for_token(session, header[len("Bearer "):].strip())
     loader = current_app.extensions.get("session_user_loader")
     if loader is not None:
         user = loader(session)  # web session (the browser UI calls the API too); CSRF checked by the loader

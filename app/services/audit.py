@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -9,11 +10,10 @@ from app.models.runtime import AuditEvent
 
 
 def record(session: Session, type_: str, actor: str, *, instance_id: int | None = None,
-           element_id: str | None = None, detail: dict | None = None) -> AuditEvent:
-    event = AuditEvent(type=type_, actor=actor or "system", instance_id=instance_id, element_id=element_id,
-                       detail=detail or {}, at=clock.now())
-    session.add(event)
-    return event
+           element_id: str | None = None, detail: dict | None = None) -> None:
+    """Append an audit event in the caller's transaction (a plain INSERT: events are never updated)."""
+    session.execute(insert(AuditEvent).values(type=type_, actor=actor or "system", instance_id=instance_id,
+                                              element_id=element_id, detail=detail or {}, at=clock.now()))
 
 
 def as_dict(event: AuditEvent) -> dict:

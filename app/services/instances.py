@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -40,6 +40,7 @@ class Unit:
     instance: Instance
     runner: Runner
     ctx: OperatorContext
+    open_tasks: list | None = None  # the open task rows after persist()
 
 
 def _bundle(session: Session, version_id: int):
@@ -114,7 +115,7 @@ def start_instance(session: Session, process_key: str, *, data: dict | None = No
                  detail={"process_key": pv.process_key, "version": pv.version, "business_key": business_key})
     result = runner.fire_start_timers() if fire_start_timer else runner.step()
     persist(unit, result, new=True)
-    return describe(session, instance)
+    return describe(session, instance, with_data=False, open_tasks=unit.open_tasks)
 
 
 def persist(unit: Unit, result: StepResult, new: bool = False) -> None:
@@ -135,7 +136,7 @@ def persist(unit: Unit, result: StepResult, new: bool = False) -> None:
     waiting = [] if done else runner.waiting_messages()
     marks = {"_timers": sorted(f"{t.task_id}@{t.due_at.isoformat()}" for t in timers), "_messages": sorted(waiting)}
     previous = instance.summary or {}
-    _sync_tasks(session, instance, views, summary, new)
+    unit.open_tasks = _sync_tasks(session, instance, views, summary, new)
     if previous.get("_timers", []) != marks["_timers"]:
         _sync_timers(session, instance, timers, new)
     if previous.get("_messages", []) != marks["_messages"]:
@@ -189,8 +190,11 @@ def _recompute_status(session: Session, instance: Instance) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> None:
+def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> list[HumanTask]:
+    """Bring the instance's open task rows in step with the engine; returns the open rows."""
     ready = {v.id: v for v in views}
+    result: list[HumanTask] = []
+    new_rows: list[HumanTask] = []
     open_rows = {} if new else {row.id: row for row in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open"))}
     now = clock.now()
@@ -203,17 +207,23 @@ def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new:
         scope = {**summary, **{k: view.data.get(k) for k in SUMMARY_KEYS if view.data.get(k) is not None}}
         if row is None:
             lane = (view.lane or "").strip() or None
-            session.add(HumanTask(
+            row = HumanTask(
                 id=task_id, instance_id=instance.id, process_key=instance.process_key, element_id=view.element_id,
                 name=view.name, lane=lane, candidate_roles=[lane] if lane else [], state="open",
                 form_file=view.form_file, ui_file=view.ui_file, due_at=view.due_at, warning=view.warning,
                 project_id=_int(scope.get("project_id")), project_name=_str(scope.get("project_name")),
                 region_code=_str(scope.get("region_code")), tier=_str(scope.get("tier")),
-                stage=_str(scope.get("stage")), created_at=now))
+                stage=_str(scope.get("stage")), created_at=now)
+            new_rows.append(row)
         else:
             row.due_at, row.warning = view.due_at, view.warning
             row.stage = _str(scope.get("stage")) or row.stage
             row.tier = _str(scope.get("tier")) or row.tier
+        result.append(row)
+    if new_rows:  # one multi-row INSERT; the transient objects serve the response
+        columns = [c.key for c in HumanTask.__table__.columns]
+        session.execute(insert(HumanTask), [{c: getattr(r, c) for c in columns} for r in new_rows])
+    return result
 
 
 def _int(value):
@@ -333,10 +343,25 @@ def resume_instance(session: Session, instance_id: int, actor: str) -> dict:
     return describe(session, instance)
 
 
-def describe(session: Session, instance: Instance, with_data: bool = True) -> dict:
-    version = session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == instance.version_id))
-    tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
-                            .order_by(HumanTask.created_at)).all()
+_VERSION_NUMBERS: dict[tuple[str, int], int] = {}
+
+
+def version_number(session: Session, version_id: int) -> int | None:
+    """Versions are immutable: their number is cached per database."""
+    key = (str(session.get_bind().url), version_id)
+    if key not in _VERSION_NUMBERS:
+        number = session.scalar(select(ProcessVersion.version).where(ProcessVersion.id == version_id))
+        if number is None:
+            return None
+        _VERSION_NUMBERS[key] = number
+    return _VERSION_NUMBERS[key]
+
+
+def describe(session: Session, instance: Instance, with_data: bool = True, open_tasks: list | None = None) -> dict:
+    version = version_number(session, instance.version_id)
+    tasks = open_tasks if open_tasks is not None else session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
+        .order_by(HumanTask.created_at)).all()
     incidents = [] if instance.status != "error" else session.scalars(
         select(Incident).where(Incident.instance_id == instance.id, Incident.status == "open")).all()
     out = {

@@ -198,4 +198,4 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
     unit = run_change(session, instance_id, user.username, change)
     from app.services.instances import describe
 
-    return describe(session, unit.instance, with_data=False)
+    return describe(session, unit.instance, with_data=False, open_tasks=unit.open_tasks)

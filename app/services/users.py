@@ -75,5 +75,25 @@ def user_for_token(session: Session, token: str) -> User:
     return row.user
 
 
+_TOKEN_CACHE: dict[tuple[str, str], tuple[float, User]] = {}
+TOKEN_CACHE_SECONDS = 15.0
+
+
+def cached_user_for_token(session: Session, token: str) -> User:
+    """``user_for_token`` with a short per-process cache (a revoked token stops within seconds)."""
+    import time
+
+    key = (str(session.get_bind().url), _digest(token or ""))
+    hit = _TOKEN_CACHE.get(key)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    user = user_for_token(session, token)
+    session.expunge(user)
+    if len(_TOKEN_CACHE) > 10_000:
+        _TOKEN_CACHE.clear()
+    _TOKEN_CACHE[key] = (time.monotonic() + TOKEN_CACHE_SECONDS, user)
+    return user
+
+
 def get_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
