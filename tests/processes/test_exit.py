@@ -199,10 +199,6 @@ def test_a_decided_exit_without_a_running_lifecycle_is_recorded_as_undelivered(f
     assert flow.jobs(kind="message") == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG processes/exit.bpmn ex_flags + operator project_snapshot: efficiency_flags (D13) is given only the "
-    "snapshot, which carries no stage_started_at/updated_at/last_progress_at/red_since, so the day counts are "
-    "always 0 and F1 长期无进展 / F2 红灯久拖 can never be raised by the exit process"))
 def test_the_seal_evaluation_sees_how_long_the_project_has_stalled(flow):
     pid = flow.project(investment_wan=3000)
     lid = flow.start_lifecycle(pid)

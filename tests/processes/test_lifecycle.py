@@ -241,10 +241,6 @@ def test_a_red_light_for_a_major_project_alerts_the_d2_supervisor_roles(flow):
         "zsw_office", "responsible_unit", "project_supervisor", "leader", "city_ipb"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG processes/lifecycle.bpmn st_yellow/st_y_light: when one sweep finds both boundary timers due "
-    "(worker down, suspended instance, clock jump), st_red fires first (declared first) and st_y_light then "
-    "calls project_set_light('yellow'), downgrading the project from red to yellow while the task shows red"))
 def test_a_sweep_that_finds_both_deadlines_past_leaves_the_light_red(flow):
     pid = flow.project(investment_wan=3000)
     iid = flow.start_lifecycle(pid)

@@ -87,11 +87,6 @@ def test_a_major_project_is_inspected_and_escalated_before_the_panel(flow):
     assert flow.data(iid)["tier"] == "重大"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG processes/prereview.bpmn pr_prepare/pr_d3: D3 inspection_required reads the incoming `tier`, which is "
-    "None for a project not yet classified (pr_prepare only falls back to the snapshot on NameError, and the "
-    "ioSpecification always defines it); D1 re-classifies only later (pr_d1), so a 15亿 project started on its "
-    "own skips the mandatory 前期考察 yet gets the 重大 escalated review"))
 def test_an_unclassified_major_project_started_on_its_own_is_still_inspected(flow):
     pid = flow.project(investment_wan=150000, stage="S4_NEGOTIATE")  # tier not set yet (no lifecycle ran)
     iid = flow.start_prereview(pid)

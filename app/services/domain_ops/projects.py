@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
+
 from app.models.domain import (
     CHAIN_LEADER_TAGS,
     LIGHTS,
@@ -128,7 +130,30 @@ def project_snapshot(ctx: OperatorContext, project_id: int) -> dict:
         "signed_at": iso(p.signed_at),
         "landed_at": iso(p.landed_at),
         "started_at": iso(p.started_at),
+        **_progress_facts(ctx, p),
     }
+
+
+PROGRESS_KINDS = ("stage", "agreement", "service", "progress")
+
+
+def _progress_facts(ctx: OperatorContext, p) -> dict:
+    """Dates the efficiency evaluation (D13) needs: stage start, last progress, red since."""
+    current = p.current_stage_record
+    last_progress = ctx.session.scalar(
+        select(TimelineEvent.at).where(TimelineEvent.project_id == p.id, TimelineEvent.kind.in_(PROGRESS_KINDS))
+        .order_by(TimelineEvent.at.desc()).limit(1))
+    red_since = None
+    if p.light == "red":
+        for event in ctx.session.scalars(select(TimelineEvent).where(
+                TimelineEvent.project_id == p.id, TimelineEvent.kind == "light")
+                .order_by(TimelineEvent.at.desc()).limit(20)):
+            if (event.detail or {}).get("to") == "red":
+                red_since = event.at
+                continue
+            break
+    return {"stage_started_at": iso(current.started_at) if current else None,
+            "last_progress_at": iso(last_progress), "red_since": iso(red_since)}
 
 
 @operator("project_set_stage")
@@ -176,6 +201,10 @@ def project_set_light(ctx: OperatorContext, project_id: int, light: str, reason:
         raise ValueError(f"未知灯色 / unknown light {light!r}; expected one of {', '.join(LIGHTS)}")
     p = get_project(ctx, project_id)
     previous = p.light
+    if previous == "red" and light == "yellow":
+        # a yellow warning firing late (both deadlines passed in one sweep) never lowers a red light;
+        # only a stage move (project_set_stage) or an explicit green clears it
+        return {"light": previous, "changed": False}
     p.light = light
     current = p.current_stage_record
     if current is not None:
