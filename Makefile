@@ -38,7 +38,6 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check app handlers tests bench || true
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -3,8 +3,6 @@ running project_lifecycle through msg_exit_decided (processes/README.md 项目�
 
 from __future__ import annotations
 
-import pytest
-
 from tests.processes.conftest import advance_stages, agreement, run_prereview
 
 REPORT = {"exit_reasons": ["投资方战略调整", "资金不到位"], "efforts_made": "多次赴企业总部对接,协调要素保障,投资方仍暂缓投资。",
