@@ -354,11 +354,13 @@ def documents(session: Session, insts: list[Instance]) -> list[dict]:
             if isinstance(name, str) and any(k in value for k in _ATTACHMENT_KEYS):
                 url = value.get("url") or value.get("href")
                 url = url if isinstance(url, str) and url.startswith("/") and not url.startswith("//") else None
-                key = (name, url, value.get("id"), instance_id)
+                sha = value.get("sha256") if isinstance(value.get("sha256"), str) else None
+                key = (name, url, sha or value.get("id"), instance_id)
                 if key not in seen:
                     seen.add(key)
-                    found.append({"name": name, "url": url, "field": path, "size": value.get("size"),
-                                  "content_type": value.get("content_type"), "instance_id": instance_id})
+                    found.append({"name": name, "url": url, "sha256": sha, "field": path, "size": value.get("size"),
+                                  "content_type": value.get("content_type") or value.get("type"),
+                                  "instance_id": instance_id})
                 return
             for k, v in value.items():
                 visit(v, f"{path}.{k}" if path else str(k), instance_id)
@@ -369,8 +371,8 @@ def documents(session: Session, insts: list[Instance]) -> list[dict]:
             key = (value, instance_id)
             if key not in seen:
                 seen.add(key)
-                found.append({"name": value.rsplit("/", 1)[-1], "url": value, "field": path, "size": None,
-                              "content_type": None, "instance_id": instance_id})
+                found.append({"name": value.rsplit("/", 1)[-1], "url": value, "sha256": None, "field": path,
+                              "size": None, "content_type": None, "instance_id": instance_id})
 
     for inst in insts:
         try:
@@ -379,6 +381,15 @@ def documents(session: Session, insts: list[Instance]) -> list[dict]:
             continue
         visit(data, "", inst.id)
     return found
+
+
+def project_document(session: Session, project_id: int, sha256: str) -> dict:
+    """The attachment ``sha256`` if the data of one of the project's instances references it (404 otherwise)."""
+    get_project(session, project_id)
+    for doc in documents(session, project_instances(session, project_id)):
+        if doc.get("sha256") == sha256:
+            return doc
+    raise NotFound("附件不存在或不属于该项目 / attachment not found for this project")
 
 
 def project_diagram(session: Session, project_id: int, instance_id: int | None = None) -> dict:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
 
-from app.errors import BadRequest
+from app.errors import BadRequest, NotFound
 from app.services import reports
 from app.web.auth import login_required
 
@@ -72,3 +72,22 @@ def diagram(project_id: int):
         reports.check_project_scope(g.user, project.region_code)
         data = reports.project_diagram(s, project_id, int_arg("instance"))
     return jsonify(data)
+
+
+@bp.get("/projects/<int:project_id>/documents/<sha256>")
+@login_required
+def document(project_id: int, sha256: str):
+    """Download a file uploaded in one of the project's tasks (jurisdiction as for the project page)."""
+    from app.web.tasks import ALLOWED_TYPES, attachment_path
+
+    path = attachment_path(sha256)  # 404 for anything that is not a stored sha256
+    with _db().read_scope() as s:
+        project = reports.get_project(s, project_id)
+        reports.check_project_scope(g.user, project.region_code)
+        doc = reports.project_document(s, project_id, sha256)
+    if not path.is_file():
+        raise NotFound("附件文件不存在 / attachment file missing")
+    name = doc["name"]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return send_file(path, mimetype=ALLOWED_TYPES.get(ext, "application/octet-stream"), as_attachment=True,
+                     download_name=name, max_age=0)

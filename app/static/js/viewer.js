@@ -40,8 +40,13 @@
     var counts = {};
     Object.keys(data.states || {}).forEach(function (id) {
       var state = data.states[id];
-      if (!registry.get(id)) { return; }
+      var element = registry.get(id);
+      if (!element) { return; }
       canvas.addMarker(id, "state-" + state);
+      // containers (expanded sub-processes, pools) keep a coloured outline but no fill over their content
+      if (/SubProcess|Transaction|Participant|Lane/.test(element.type) && element.children && element.children.length) {
+        canvas.addMarker(id, "state-container");
+      }
       counts[state] = (counts[state] || 0) + 1;
     });
     Object.keys(data.due || {}).forEach(function (id) {
