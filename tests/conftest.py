@@ -76,14 +76,15 @@ def database_url(db_kind, tmp_path, request):
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
     from app import clock, create_app
     from app.config import Config
     from app.engine import SPEC_CACHE
     from app.models.migrate import upgrade
 
     config = Config(DATABASE_URL=database_url, DEMO=True, SCHEDULER=False, TESTING=True,
-                    SERVICE_BACKOFF_SECONDS=60.0, SECRET_KEY="test", WTF_CSRF_ENABLED=True)
+                    SERVICE_BACKOFF_SECONDS=60.0, SECRET_KEY="test", WTF_CSRF_ENABLED=True,
+                    ATTACHMENT_DIR=str(tmp_path / "attachments"))
     application = create_app(config)
     db = application.extensions["db"]
     if db.is_sqlite:
