@@ -14,7 +14,7 @@ from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
 from app.models.auth import OrgUnit, User
 from app.models.runtime import AuditEvent, Incident, Instance, ProcessVersion
 from app.roles import ROLES
-from app.services import audit, deploy, instances, jobs, migration, process_diff, reports, users
+from app.services import audit, deploy, instances, jobs, migration, process_diff, report_projects, reports, users
 from app.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -220,7 +220,7 @@ def instances_index():
             stmt = stmt.where(Instance.business_key.ilike(f"%{f['business_key']}%"))
         if f["project_id"]:
             pid = _int(f["project_id"], "project_id")
-            ids = [i.id for i in reports.project_instances(s, pid)]
+            ids = [i.id for i in report_projects.project_instances(s, pid)]
             stmt = stmt.where(Instance.id.in_(ids or [-1]))
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(stmt.order_by(Instance.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
@@ -264,7 +264,7 @@ def instance_detail(instance_id: int):
 @admin_only
 def instance_diagram(instance_id: int):
     with _db().read_scope() as s:
-        return jsonify(reports.instance_diagram(s, instances.get_instance(s, instance_id)))
+        return jsonify(report_projects.instance_diagram(s, instances.get_instance(s, instance_id)))
 
 
 @bp.post("/instances/<int:instance_id>/<any(suspend, resume, cancel):action>")

@@ -9,7 +9,7 @@ import re
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 
 from app.errors import BadRequest, NotAllowed
-from app.services import domain_queries, reports
+from app.services import domain_queries, report_dashboards, report_exports, reports
 from app.web.auth import login_required
 
 bp = Blueprint("dashboards", __name__)
@@ -22,7 +22,7 @@ def _db():
 
 
 def _period(value: str | None) -> str:
-    period = (value or "").strip() or reports.current_period()
+    period = (value or "").strip() or report_dashboards.current_period()
     try:
         domain_queries.month_bounds(period)
     except ValueError:
@@ -31,7 +31,7 @@ def _period(value: str | None) -> str:
 
 
 def _year(value: str | None) -> int:
-    text = (value or "").strip() or reports.current_period()[:4]
+    text = (value or "").strip() or report_dashboards.current_period()[:4]
     if not _YEAR.match(text):
         raise BadRequest(f"年份格式应为 YYYY / year must be YYYY, got {text!r}")
     return int(text)
@@ -48,7 +48,7 @@ def index():
     region = reports.user_region(g.user)
     period = _period(request.args.get("period"))
     with _db().read_scope() as s:
-        data = reports.dashboard(s, period, region)
+        data = report_dashboards.dashboard(s, period, region)
         region_name = reports.region_names(s).get(region or "", region) if region else None
     charts = {
         "per_county": data["per_county"], "per_park": data["per_park"], "per_chain": data["per_chain"],
@@ -66,7 +66,7 @@ def bulletin():
     _require_city_level()
     period = _period(request.args.get("period"))
     with _db().read_scope() as s:
-        content = reports.bulletin_xlsx(s, period)
+        content = report_exports.bulletin_xlsx(s, period)
     return _xlsx(content, f"bulletin-{period}.xlsx")
 
 
@@ -76,7 +76,7 @@ def assessment():
     _require_city_level()
     year = _year(request.args.get("year"))
     with _db().read_scope() as s:
-        content = reports.assessment_xlsx(s, year)
+        content = report_exports.assessment_xlsx(s, year)
     return _xlsx(content, f"assessment-{year}.xlsx")
 
 

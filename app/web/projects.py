@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
 
 from app.errors import BadRequest, NotFound
-from app.services import reports
+from app.services import report_projects, reports
 from app.web.auth import login_required
 
 bp = Blueprint("projects", __name__)
@@ -37,7 +37,7 @@ def index():
         filters["region_code"] = region
     page = max(1, int_arg("page", 1))
     with _db().read_scope() as s:
-        data = reports.list_projects(s, region_code=region, filters=filters, page=page)
+        data = report_projects.list_projects(s, region_code=region, filters=filters, page=page)
         options = reports.filter_options(s, region)
 
     def link(**changes):
@@ -53,9 +53,9 @@ def index():
 @login_required
 def detail(project_id: int):
     with _db().read_scope() as s:
-        project = reports.get_project(s, project_id)
+        project = report_projects.get_project(s, project_id)
         reports.check_project_scope(g.user, project.region_code)
-        data = reports.project_detail(s, project_id)
+        data = report_projects.project_detail(s, project_id)
     selected = int_arg("instance")
     diagram_instance = selected if selected in {i["id"] for i in data["instances"]} else data["main_instance_id"]
     config = {"url": url_for("projects.diagram", project_id=project_id, instance=diagram_instance)
@@ -68,9 +68,9 @@ def detail(project_id: int):
 @login_required
 def diagram(project_id: int):
     with _db().read_scope() as s:
-        project = reports.get_project(s, project_id)
+        project = report_projects.get_project(s, project_id)
         reports.check_project_scope(g.user, project.region_code)
-        data = reports.project_diagram(s, project_id, int_arg("instance"))
+        data = report_projects.project_diagram(s, project_id, int_arg("instance"))
     return jsonify(data)
 
 
@@ -82,9 +82,9 @@ def document(project_id: int, sha256: str):
 
     path = attachment_path(sha256)  # 404 for anything that is not a stored sha256
     with _db().read_scope() as s:
-        project = reports.get_project(s, project_id)
+        project = report_projects.get_project(s, project_id)
         reports.check_project_scope(g.user, project.region_code)
-        doc = reports.project_document(s, project_id, sha256)
+        doc = report_projects.project_document(s, project_id, sha256)
     if not path.is_file():
         raise NotFound("附件文件不存在 / attachment file missing")
     name = doc["name"]

@@ -1,0 +1,308 @@
+"""Supervision cycle end to end (processes/README.md 月通报 / 季督查 / 年考核).
+
+* monthly_bulletin started by its timer-start occurrence (2026-12-01 09:00 → period 2026-11): the
+  saved Report's numbers equal the seeded month counted by hand (local-time month bounds);
+* quarterly_inspection: per-county inspection → quarterly scorecard (序时进度) → AssessmentScore
+  rows with the quarter and a 'quarterly' Report;
+* annual_assessment: the §4.3 worked example of tests/handlers/test_scorecard.py (year-end 80.30,
+  daily 81.00, bonus 1, penalty 0.9, total 80.61, 良好) through self-assessment, verification,
+  D12 and approval; a confirmed falsification forces 不合格.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.models.domain import Agreement, Complaint, FundsArrival, Project, Visit
+from tests.processes.helpers_cycle import (
+    assessment_scores,
+    complete_each,
+    count_instances,
+    reports,
+    schedule_timer_start,
+    section,
+    set_clock,
+    start_occurrence,
+    table_row,
+)
+
+UTC = dt.UTC
+
+
+def at(text: str) -> dt.datetime:
+    """An aware instant from ISO text with its offset (``+08:00`` = Pu'er local time)."""
+    return dt.datetime.fromisoformat(text).astimezone(UTC)
+
+
+# ---------------------------------------------------------------- monthly bulletin
+
+
+def seed_month(flow) -> dict[str, int]:
+    """Projects, funds, complaints and visits around November 2026 (local time, UTC+8).
+
+    Counted by hand for 2026-11 (city): new 3 (思茅 P1, 宁洱 P2, 墨江 P5 created 11-01 01:00 local),
+    signed 1 (P1; P3 signed 12-01 04:00 local is December), 协议投资额 15 000 (P1's 投资协议, not its
+    planned 12 000), landed 1 (P2), started 1 (P3), funds 4 000 of which 省外 3 000 (P1's October
+    500 excluded), lights now: yellow 1 (P2), red 1 (P3), visits 2, complaints received 2 (closed 2,
+    satisfied 1)."""
+    rows = {
+        "P1": Project(code="M-001", name="普洱茶精深加工项目", region_code="530802", planned_investment_wan=12000,
+                      stage="S6_LAND", library_status="签约", created_at=at("2026-11-05T10:00+08:00"),
+                      signed_at=at("2026-11-10T10:00+08:00")),
+        "P2": Project(code="M-002", name="咖啡庄园项目", region_code="530821", planned_investment_wan=5000,
+                      stage="S7_START", library_status="落地", light="yellow", created_at=at("2026-11-20T10:00+08:00"),
+                      landed_at=at("2026-11-25T10:00+08:00")),
+        "P3": Project(code="M-003", name="林产加工项目", region_code="530802", planned_investment_wan=8000,
+                      stage="DONE", library_status="开工", light="red", created_at=at("2026-10-15T10:00+08:00"),
+                      started_at=at("2026-11-03T10:00+08:00"), signed_at=at("2026-12-01T04:00+08:00")),
+        "P4": Project(code="M-004", name="生物医药项目", region_code="530802", planned_investment_wan=3000,
+                      created_at=at("2026-12-01T01:00+08:00")),
+        "P5": Project(code="M-005", name="绿色能源项目", region_code="530822", planned_investment_wan=3000,
+                      created_at=at("2026-11-01T01:00+08:00")),
+    }
+    with flow.db.session_scope() as s:
+        s.add_all(rows.values())
+        s.flush()
+        p1, p2 = rows["P1"].id, rows["P2"].id
+        s.add(Agreement(project_id=p1, kind="投资协议", sign_date=dt.date(2026, 11, 10), agreed_investment_wan=15000))
+        s.add(Agreement(project_id=p1, kind="框架协议", sign_date=dt.date(2026, 9, 1), agreed_investment_wan=99999))
+        s.add_all([FundsArrival(project_id=p1, period="2026-11", amount_wan=3000, origin="省外"),
+                   FundsArrival(project_id=p2, period="2026-11", amount_wan=1000, origin="市外省内"),
+                   FundsArrival(project_id=p1, period="2026-10", amount_wan=500, origin="省外")])
+        s.add_all([Complaint(complainant="甲公司", region_code="530802", received_at=at("2026-11-10T10:00+08:00"),
+                             status="closed", closed_at=at("2026-11-20T10:00+08:00"), satisfied=True),
+                   Complaint(complainant="乙公司", region_code="530821", received_at=at("2026-11-15T10:00+08:00")),
+                   Complaint(complainant="丙公司", region_code="530802", received_at=at("2026-10-20T10:00+08:00"),
+                             status="closed", closed_at=at("2026-11-05T10:00+08:00"), satisfied=False)])
+        s.add_all([Visit(visit_date=dt.date(2026, 11, 2), enterprise_name="来访一", region_code="530802"),
+                   Visit(visit_date=dt.date(2026, 11, 30), enterprise_name="来访二", region_code="530821"),
+                   Visit(visit_date=dt.date(2026, 12, 1), enterprise_name="来访三", region_code="530802"),
+                   Visit(visit_date=dt.date(2026, 10, 31), enterprise_name="来访四", region_code="530802")])
+        return {k: p.id for k, p in rows.items()}
+
+
+def columns(sect: dict, name: str) -> dict[str, object]:
+    """{column title: cell} of the row whose first cell is ``name``."""
+    return dict(zip(sect["table"]["columns"], table_row(sect, name), strict=True))
+
+
+def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_numbers(flow):
+    set_clock(flow, "2026-11-30T12:00:00+08:00")
+    seed_month(flow)
+    schedule_timer_start(flow, "monthly_bulletin")
+    assert count_instances(flow, "monthly_bulletin") == 0
+
+    flow.advance("P1D")  # 2026-12-01 12:00 local: the first occurrence
+    [inst] = flow.instances_of("monthly_bulletin")
+    assert flow.run_jobs() == 0 and count_instances(flow, "monthly_bulletin") == 1
+    iid = inst.id
+    data = flow.data(iid)
+    assert (data["period"], data["period_label"]) == ("2026-11", "2026年11月")
+    city = data["city_kpis"]
+    assert {k: city[k] for k in ("new_projects", "signed", "signed_amount_wan", "landed", "started",
+                                 "funds_total_wan", "funds_out_of_province_wan", "yellow", "red", "visits",
+                                 "complaints_received", "complaints_closed", "complaints_satisfied")} == {
+        "new_projects": 3, "signed": 1, "signed_amount_wan": 15000.0, "landed": 1, "started": 1,
+        "funds_total_wan": 4000.0, "funds_out_of_province_wan": 3000.0, "yellow": 1, "red": 1, "visits": 2,
+        "complaints_received": 2, "complaints_closed": 2, "complaints_satisfied": 1}
+    expected_summary = ("2026年11月,全市新签约项目1个,协议投资额15,000万元;新入库项目3个;新落地项目1个;新开工项目1个;"
+                        "实际到位资金4,000万元(其中省外3,000万元);亮黄灯项目1个、红灯项目1个;接待来访企业2批次;受理投诉2件。")
+    assert data["summary_text"] == expected_summary
+    review = flow.task(iid, "office_review")
+    assert review.lane == "zsw_office"
+
+    flow.complete(iid, "office_review", {"bulletin_title": data["bulletin_title"], "summary_text": data["summary_text"],
+                                         "highlights": "思茅区签约普洱茶精深加工项目。", "problems": "",
+                                         "late_units": ["530823"], "requirements": "各县(区)加快项目落地。"},
+                  username="office1")
+    assert flow.task(iid, "deputy_sign").lane == "committee_deputy"
+    flow.complete(iid, "deputy_sign", {"sign_result": "同意发布"})
+
+    [report] = reports(flow, "monthly")
+    assert (report.period, report.instance_id, report.region_code) == ("2026-11", iid, None)
+    assert report.title == "普洱市招商引资工作月通报(2026年11月)"
+    overview = section(report, "overview")
+    assert overview["title"] == "一、总体情况" and overview["text"] == expected_summary
+    cells = {row[0]: row[1] for row in overview["table"]["rows"]}
+    assert {k: cells[k] for k in ("新入库项目", "新签约项目", "协议投资额", "新落地项目", "新开工项目", "实际到位资金",
+                                  "其中省外到位资金", "黄灯项目", "红灯项目", "来访企业", "受理投诉",
+                                  "complaints_closed", "complaints_satisfied")} == {
+        "新入库项目": "3", "新签约项目": "1", "协议投资额": "15,000", "新落地项目": "1", "新开工项目": "1",
+        "实际到位资金": "4,000", "其中省外到位资金": "3,000", "黄灯项目": "1", "红灯项目": "1", "来访企业": "2",
+        "受理投诉": "2", "complaints_closed": "2", "complaints_satisfied": "1"}
+
+    regions = section(report, "regions")
+    assert regions["text"] == "共10个县(区)参与统计。" and len(regions["table"]["rows"]) == 10
+    simao = columns(regions, "思茅区")
+    assert {k: simao[k] for k in ("新入库项目(个)", "新签约项目(个)", "协议投资额(万元)", "新开工项目(个)",
+                                  "实际到位资金(万元)", "红灯项目(个)", "来访企业(批次)", "受理投诉(件)")} == {
+        "新入库项目(个)": "1", "新签约项目(个)": "1", "协议投资额(万元)": "15,000", "新开工项目(个)": "1",
+        "实际到位资金(万元)": "3,000", "红灯项目(个)": "1", "来访企业(批次)": "1", "受理投诉(件)": "1"}
+    ninger = columns(regions, "宁洱县")
+    assert {k: ninger[k] for k in ("新入库项目(个)", "新落地项目(个)", "实际到位资金(万元)", "黄灯项目(个)",
+                                   "来访企业(批次)", "受理投诉(件)")} == {
+        "新入库项目(个)": "1", "新落地项目(个)": "1", "实际到位资金(万元)": "1,000", "黄灯项目(个)": "1",
+        "来访企业(批次)": "1", "受理投诉(件)": "1"}
+    assert columns(regions, "墨江县")["新入库项目(个)"] == "1"
+    assert columns(regions, "西盟县")["新入库项目(个)"] == "0"
+
+    ranking = section(report, "ranking")
+    assert [row[1] for row in ranking["table"]["rows"][:2]] == ["思茅区", "宁洱县"]
+    warnings = section(report, "warnings")
+    assert table_row(warnings, "思茅区") == ["思茅区", "0", "1"] and table_row(warnings, "宁洱县") == ["宁洱县", "1", "0"]
+    assert warnings["text"] == "存在红灯项目的县(区):思茅区。请相关县(区)限期整改。"
+    assert section(report, "late")["text"] == "景东县未按时报送月报。"
+    assert section(report, "highlights")["text"] == "思茅区签约普洱茶精深加工项目。"
+    assert [s["key"] for s in report.sections] == ["overview", "regions", "ranking", "metric_ranks", "warnings",
+                                                   "highlights", "late", "requirements"]  # empty 问题 dropped
+    assert [s["title"][:2] for s in report.sections] == ["一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、"]
+    published = [n for n in flow.notifications(title_contains="月通报(2026年11月)") if n.instance_id == iid]
+    assert {n.role for n in published} == {"county_gov", "county_ipb", "park_admin", "industry_dept", "chain_group",
+                                           "committee_deputy", "committee_director"}
+    assert flow.instance(iid).status == "completed"
+
+    flow.advance("P30D")  # 2026-12-31: no new occurrence yet
+    assert count_instances(flow, "monthly_bulletin") == 1
+    flow.advance("P1D")  # 2027-01-01 12:00: the second
+    assert count_instances(flow, "monthly_bulletin") == 2
+    assert flow.data(flow.instances_of("monthly_bulletin")[-1].id)["period"] == "2026-12"
+
+
+def test_an_unreviewed_bulletin_is_chased_after_five_days(flow):
+    iid = start_occurrence(flow, "monthly_bulletin", {"period": "2026-10",
+                                                      "report_units": [{"region_code": "530802", "unit_name": "思茅区"}]})
+    assert flow.data(iid)["period_label"] == "2026年10月"
+
+    assert flow.advance("P4DT23H") == 0
+    assert flow.advance("PT2H") >= 1
+
+    [chase] = [n for n in flow.notifications(title_contains="月通报待审核(2026年10月)") if n.instance_id == iid]
+    assert (chase.role, chase.level) == ("zsw_office", "warning")
+    assert flow.task(iid, "office_review").warning == "yellow"
+
+
+# ---------------------------------------------------------------- quarterly inspection and annual assessment
+
+SIMAO_INDICATORS = {
+    "funds_target_rate_pct": 92, "signed_1e8_rate_pct": 80, "landing_rate_pct": 48, "start_rate_pct": 40,
+    "funds_arrival_rate_pct": 27, "big_10e8_count": 2, "top_firm_count": 1, "on_time_transition_rate_pct": 80,
+    "warning_rectified_rate_pct": 75, "monthly_report_timely_pct": 100, "leader_investment_pct": 50,
+    "trip_info_pct": 100, "visit_report_timely_pct": 100, "work_info_pct": 100, "handling_timely_pct": 90,
+    "complaint_timely_pct": 100, "complaint_satisfaction_pct": 80, "issue_timely_pct": 90, "capacity_grade": "良",
+}
+SIMAO_ADJUSTMENTS = {"big_50e8_count": 0, "claimed_signed_count": 1, "provincial_commendation": False,
+                     "start_overdue_count": 1, "red_unrectified_count": 0, "irregular_incentive_count": 0,
+                     "late_report_count": 2}
+UNITS = [{"region_code": "530802", "unit_name": "思茅区"}, {"region_code": "530821", "unit_name": "宁洱县"}]
+
+
+def test_a_quarterly_inspection_saves_the_quarterly_scorecard(flow):
+    iid = start_occurrence(flow, "quarterly_inspection", {"inspect_units": UNITS, "period": "2026Q2"})
+    data = flow.data(iid)
+    assert (data["year"], data["quarter"], data["period_label"]) == (2026, 2, "2026年第二季度")
+    assert flow.task(iid, "inspection_plan").lane == "zsw_office"
+    flow.complete(iid, "inspection_plan", {"inspectors": "王督查、李督查"}, username="office1")
+
+    # Q2 (序时进度 0.5) — tests/handlers/test_scorecard.py::test_quarterly_uses_time_proportional_targets: 77.3
+    q2_simao = {**SIMAO_INDICATORS, "funds_target_rate_pct": 46, "signed_1e8_rate_pct": 40, "big_10e8_count": 1,
+                "top_firm_count": 0}
+    answers = {
+        "530802": {"indicators": q2_simao, "falsification_count": 0, "findings": [],
+                   "inspection_note": "资金凭证、开工佐证齐全。"},
+        # 落地率 30% of the 60% benchmark: 6 of 12 instead of 9.6 → 73.7; a confirmed falsification → 不合格
+        "530821": {"indicators": {**q2_simao, "landing_rate_pct": 30}, "falsification_count": 1,
+                   "findings": [{"project_name": "咖啡庄园项目", "type": "数据不实", "detail": "到位资金虚报 500 万元"}],
+                   "inspection_note": "发现虚报到位资金。"},
+    }
+    inspections = flow.tasks(iid, "inspection")
+    assert {(t.lane, t.region_code) for t in inspections} == {("inspector", "530802"), ("inspector", "530821")}
+    complete_each(flow, iid, "inspection", lambda task: answers[task.region_code])
+
+    data = flow.data(iid)
+    assert [(r["unit_key"], r["daily"], r["grade"]) for r in data["quarterly"]["ranking"]] == [
+        ("530802", 77.3, "合格"), ("530821", 73.7, "不合格")]
+    assert data["report_text"] == "2026年第二季度日常考评:1.思茅区 77.3分(合格);2.宁洱县 73.7分(不合格)。"
+    assert data["issues"] == "宁洱县:数据不实,到位资金虚报 500 万元"
+    flow.complete(iid, "inspection_report", {"report_text": data["report_text"], "issues": data["issues"],
+                                             "rectification_due": "2026-08-10"}, username="office1")
+
+    scores = assessment_scores(flow, 2026, quarter=2)
+    assert set(scores) == {"530802", "530821"}
+    simao, ninger = scores["530802"], scores["530821"]
+    assert (simao.unit_name, simao.quarter, simao.daily, simao.total, simao.grade) == ("思茅区", 2, 77.3, 77.3, "合格")
+    assert (simao.year_end, simao.bonus, simao.penalty, simao.instance_id) == (0.0, 0.0, 0.0, iid)
+    blocks = {b["name"]: b["earned"] for b in simao.scores["blocks"]}
+    assert blocks == {"目标任务": 21.8, "项目落地": 25.0, "招大引强": 6.0, "过程管理": 16.5, "服务与环境": 8.0}
+    assert (ninger.daily, ninger.grade, ninger.scores["false_data_findings"]) == (73.7, "不合格", 1)
+    assert assessment_scores(flow, 2026) == {}  # no annual rows from a quarterly run
+
+    [report] = reports(flow, "quarterly")
+    assert (report.period, report.title) == ("2026Q2", "2026年第二季度招商引资工作督查通报")
+    assert section(report, "ranking")["table"]["rows"] == [[1, "思茅区", 77.3, "合格"], [2, "宁洱县", 73.7, "不合格"]]
+    assert section(report, "issues")["text"] == "宁洱县:数据不实,到位资金虚报 500 万元\n整改期限:2026-08-10"
+    assert flow.instance(iid).status == "completed"
+
+
+def run_annual(flow, verify: dict[str, dict]) -> int:
+    iid = start_occurrence(flow, "annual_assessment", {"assess_units": UNITS, "period": "2026"})
+    assert (flow.data(iid)["year"], flow.data(iid)["period_label"]) == (2026, "2026年度")
+    selfs = flow.tasks(iid, "self_assess")
+    assert {(t.lane, t.region_code) for t in selfs} == {("county_ipb", "530802"), ("county_ipb", "530821")}
+    complete_each(flow, iid, "self_assess", {"indicators": SIMAO_INDICATORS, "adjustments": SIMAO_ADJUSTMENTS,
+                                             "self_score": 82, "evidence": "到位资金凭证、施工许可证。"})
+    assert {t.lane for t in flow.tasks(iid, "verify")} == {"zsw_office"}
+    complete_each(flow, iid, "verify", lambda task: verify[task.region_code])
+    data = flow.data(iid)
+    flow.complete(iid, "office_review", {"review_opinion": data["review_opinion"],
+                                         "publicity_from": data["publicity_from"],
+                                         "publicity_result": "公示无异议"}, username="office1")
+    assert flow.task(iid, "director_approve").lane == "committee_director"
+    flow.complete(iid, "director_approve", {"approval": "同意"}, username="director1")
+    return iid
+
+
+VERIFIED = {"verification_result": "核验属实", "falsification_count": 0, "false_data_findings": 0,
+            "daily_scores": {"q1": 78, "q2": 82, "q3": 80, "q4": 84}}
+
+
+def test_the_annual_assessment_reproduces_the_worked_example(flow):
+    iid = run_annual(flow, {"530802": VERIFIED, "530821": VERIFIED})
+
+    scores = assessment_scores(flow, 2026)
+    simao = scores["530802"]
+    assert (simao.year_end, simao.daily, simao.bonus, simao.penalty, simao.total, simao.grade) == (
+        80.3, 81.0, 1.0, 0.9, 80.61, "良好")
+    assert (simao.unit_name, simao.quarter, simao.instance_id) == ("思茅区", None, iid)
+    assert {b["name"]: b["earned"] for b in simao.scores["blocks"]} == {
+        "目标任务": 21.8, "项目落地": 25.0, "招大引强": 9.0, "过程管理": 16.5, "服务与环境": 8.0}
+    assert simao.scores["bonus_parts"] == {"认领项目签约": 1.0}
+    assert simao.scores["penalty_parts"] == {"超时限未开工项目": 0.5, "月报迟报": 0.4}
+    assert simao.scores["quarterly"] == [78.0, 82.0, 80.0, 84.0]
+    assert (scores["530821"].total, scores["530821"].grade) == (80.61, "良好")
+
+    [report] = reports(flow, "annual")
+    assert (report.period, report.title) == ("2026", "2026年度招商引资工作考核结果")
+    assert section(report, "ranking")["table"]["rows"] == [
+        [1, "思茅区", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"], [1, "宁洱县", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"]]
+    assert section(report, "summary")["text"] == "计分结果:1.思茅区 80.61分(良好);1.宁洱县 80.61分(良好)。"
+    assert section(report, "approval")["text"] == "同意"
+    published = [n for n in flow.notifications(title_contains="2026年度招商引资工作考核结果") if n.instance_id == iid]
+    assert "leading_group_head" in {n.role for n in published}
+    assert flow.instance(iid).status == "completed"
+
+
+def test_a_confirmed_falsification_forces_fail_whatever_the_score(flow):
+    falsified = {**VERIFIED, "verification_result": "查实弄虚作假", "falsification_count": 0,
+                 "verify_note": "到位资金凭证系伪造。"}
+    iid = run_annual(flow, {"530802": VERIFIED, "530821": falsified})
+
+    graded = {c["unit_key"]: c for c in flow.data(iid)["graded_cards"]}
+    assert graded["530821"]["falsification"] is True and graded["530821"]["grade"] == "不合格"  # D12 rule 1
+    scores = assessment_scores(flow, 2026)
+    ninger = scores["530821"]
+    # the verification counts at least one falsification: −5 on top of the example's 0.9
+    assert (ninger.penalty, ninger.total, ninger.grade) == (5.9, 75.61, "不合格")
+    assert ninger.scores["penalty_parts"]["弄虚作假"] == 5.0
+    assert (scores["530802"].total, scores["530802"].grade) == (80.61, "良好")
+    [report] = reports(flow, "annual")
+    assert section(report, "ranking")["table"]["rows"][-1] == [2, "宁洱县", 81.0, 80.3, 1.0, 5.9, 75.61, "不合格"]
