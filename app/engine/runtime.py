@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -354,18 +354,30 @@ class Runner:
         return views
 
     def _deadline(self, task) -> tuple[dt.datetime | None, str]:
-        """Due time = earliest pending boundary timer; warning from the boundary timers that fired."""
+        """Due time = earliest pending boundary timer; warning from the boundary timers that fired.
+
+        The timers hang on the activity: for an item of a multi-instance or loop activity that is an
+        ancestor, so the search walks up a few levels to the first node with boundary timers.
+        """
+        node = task
+        for _ in range(3):
+            parent = node.parent
+            if parent is None:
+                break
+            boundaries = [c for c in parent.children if c is not node and isinstance(c.task_spec, BoundaryEvent)
+                          and isinstance(getattr(c.task_spec, "event_definition", None), TimerEventDefinition)]
+            if boundaries:
+                return self._from_boundaries(boundaries)
+            node = parent
+        return None, "none"
+
+    @staticmethod
+    def _from_boundaries(boundaries) -> tuple[dt.datetime | None, str]:
         due: dt.datetime | None = None
         warning = "none"
         rank = {"none": 0, "yellow": 1, "red": 2}
-        parent = task.parent
-        if parent is None:
-            return None, warning
-        for sibling in parent.children:
+        for sibling in boundaries:
             spec = sibling.task_spec
-            definition = getattr(spec, "event_definition", None)
-            if sibling is task or not isinstance(spec, CatchingEvent) or not isinstance(definition, TimerEventDefinition):
-                continue
             props = (getattr(spec, "extensions", None) or {}).get("properties", {}) or {}
             level = props.get("warningLevel")
             if sibling.state == TaskState.WAITING:
@@ -381,11 +393,14 @@ class Runner:
                         when = when.replace(tzinfo=dt.UTC)
                     if due is None or when < due:
                         due = when
-            elif sibling.state in (TaskState.COMPLETED, TaskState.READY) and not getattr(spec, "cancel_activity", True):
+            fired = sibling.state in (TaskState.COMPLETED, TaskState.READY) or (
+                sibling.state == TaskState.WAITING and isinstance(spec.event_definition, CycleTimerEventDefinition)
+                and any(c.state & (TaskState.READY | TaskState.STARTED | TaskState.COMPLETED | TaskState.WAITING)
+                        for c in sibling.children))  # a cycle that fired already
+            if fired and not getattr(spec, "cancel_activity", True):
                 level = level if level in rank else "yellow"
                 if rank[level] > rank[warning]:
                     warning = level
-        # a cycle timer fires repeatedly: a fired non-interrupting cycle counts as yellow at least
         return due, warning
 
     def task_exists(self, task_id: str) -> bool:

@@ -101,6 +101,8 @@ def start_instance(session: Session, process_key: str, *, data: dict | None = No
                    version: int | None = None, actor: str = "system", fire_start_timer: bool = False) -> dict:
     pv = resolve_version(session, process_key, version)
     data = dict(data or {})
+    # a process that normally starts on a timer, started by hand (API, 补做 a period), starts now
+    fire_start_timer = fire_start_timer or bool(pv.timer_start)
     now = clock.now()
     instance = Instance(version_id=pv.id, process_key=pv.process_key, business_key=business_key, status="running",
                         state="{}", serializer_version=pv.serializer_version, lock_version=0,

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from tests.processes.helpers_cycle import (
     complete_each,
     count_instances,
@@ -170,10 +168,6 @@ def test_late_ledgers_are_chased_and_the_run_waits_for_every_department(flow):
     assert len(ledger(flow, "2026H2")) == 18
 
 
-@pytest.mark.xfail(strict=True, reason="BUG instances.start_instance: a manual start (API/start_instance, the documented "
-                                       "补做 with start data 'period') of a timer-start process does not run — the "
-                                       "instance stays 'waiting' on its cycle start timer (job due 2027-01-05) "
-                                       "instead of assessing the given period now")
 def test_a_manual_start_with_a_period_assesses_that_period_now(flow):
     iid = flow.start("capacity_assessment", None, {"assess_units": UNITS, "period": "2026H1"})
 
@@ -182,10 +176,6 @@ def test_a_manual_start_with_a_period_assesses_that_period_now(flow):
     assert len(open_tasks(flow, iid, "fill_nrp")) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG app/engine/runtime.py Runner._deadline: the items of a multi-instance user "
-                                       "task look for boundary timers among their own siblings (the other items), "
-                                       "but the timer is attached to the multi-instance activity — so ledger tasks "
-                                       "get no due_at and never turn yellow after the 15-day reminder")
 def test_ledger_tasks_show_their_deadline_and_turn_yellow_when_chased(flow):
     iid = start_occurrence(flow, "capacity_assessment", {"assess_units": UNITS, "period": "2026H2"})
     t0 = flow.clock.now()

@@ -76,9 +76,6 @@ def test_registration_records_the_complaint_and_d10_sets_the_deadlines(flow, ext
     assert abs(timer.due_at - (t0 + dt.timedelta(days=days))) < dt.timedelta(minutes=5)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG complaint.bpmn: Complaint.due_at is never set — complaint_register runs "
-                                       "before D10 and the complaint dict carries no due_at/due_days, and nothing "
-                                       "stores the D10 handle_within deadline afterwards")
 def test_the_complaint_row_carries_the_d10_handling_deadline(flow):
     t0 = flow.clock.now()
     iid = register(flow)
@@ -173,9 +170,6 @@ def test_an_overdue_complaint_is_escalated_and_stays_red_until_handled(flow):
     assert flow.instance(iid).status == "completed"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG complaint.bpmn + complaint_close: with Complaint.due_at never set, "
-                                       "complaint_close reports on_time=True for a complaint closed after its "
-                                       "D10 handling deadline (办结通报 says 按期办结:是, project record on_time True)")
 def test_a_complaint_closed_after_its_deadline_is_reported_late(flow):
     pid = flow.project("茶叶初制所改造项目", region_code="530802")
     iid = register(flow, project_id=pid)
