@@ -257,8 +257,13 @@ def inbox_100k(n: int = 100_000):
             timings[label] = (statistics.median(samples), page["total"])
     page_ms = None
     if any(r.rule == "/inbox" for r in server.app.url_map.iter_rules()):
+        import re
+
         client = server.app.test_client()
-        client.post("/login", data={"username": "county", "password": "bench-pass"})
+        login_page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login_page)
+        client.post("/login", data={"username": "county", "password": "bench-pass",
+                                    "csrf_token": token.group(1) if token else ""})
         samples = []
         for _ in range(10):
             t0 = time.perf_counter()

@@ -1,5 +1,6 @@
 """All models, imported so that ``Base.metadata`` is complete (Alembic, create_all)."""
 
+from app.models import domain  # noqa: F401,E402  (domain tables: projects, libraries, reports…)
 from app.models.auth import ApiToken, OrgUnit, User  # noqa: F401
 from app.models.base import Base  # noqa: F401
 from app.models.runtime import (  # noqa: F401
@@ -13,8 +14,3 @@ from app.models.runtime import (  # noqa: F401
     ProcessFile,
     ProcessVersion,
 )
-
-try:  # domain tables are written alongside; keep the core importable while they evolve
-    from app.models import domain  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
