@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from handlers import dates
 from handlers.registry import handler
 
 COLOURS = {"green": "绿", "blue": "蓝", "yellow": "黄", "red": "红"}
@@ -38,14 +39,10 @@ def _days(value, name: str) -> float:
 
 
 def _date(value, name: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ValueError(f"{name} 日期格式应为 YYYY-MM-DD / {name}: invalid date {value!r}") from None
+    day = dates.parse_date(value, name)
+    if day is None:
+        raise ValueError(f"{name} 不能为空 / {name} is required")
+    return day
 
 
 def red_days_for(limit_days: float) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from handlers import dates
 from handlers.registry import handler
 
 FLAGS = {
@@ -40,16 +41,7 @@ SIGNED_STAGES = ("S6_LAND", "S7_START", "DONE")
 
 
 def _date(value) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ValueError(f"日期格式应为 YYYY-MM-DD / invalid date {value!r}") from None
+    return dates.parse_date(value)
 
 
 def _int(value, name: str) -> int:

@@ -31,6 +31,7 @@ from app.models.domain import (
     TimelineEvent,
 )
 from app.services.operators import OperatorContext, operator
+from handlers import dates
 
 # ---------------------------------------------------------------- helpers (shared by domain_ops)
 
@@ -56,16 +57,7 @@ def add_event(ctx: OperatorContext, project_id: int, kind: str, title: str,
 
 def parse_date(value: Any, field: str) -> dt.date | None:
     """Accept ``date``, ``datetime`` or ISO text ``YYYY-MM-DD[...]``; None/'' → None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ValueError(f"{field}: 日期格式应为 YYYY-MM-DD / invalid date {value!r}") from None
+    return dates.parse_date(value, field)
 
 
 def parse_datetime(value: Any, field: str) -> dt.datetime | None:
