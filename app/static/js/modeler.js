@@ -34,7 +34,13 @@
                      { name: "value", isAttr: true, type: "String" }] },
       { name: "PreScript", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
       { name: "PostScript", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
-      { name: "CalledDecisionId", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] }
+      { name: "CalledDecisionId", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
+      { name: "MessageVariable", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
+      { name: "MessagePayload", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
+      { name: "VariableName", superClass: ["Element"], properties: [{ name: "value", isBody: true, type: "String" }] },
+      { name: "LoopScripts", isAbstract: true,
+        extends: ["bpmn:MultiInstanceLoopCharacteristics", "bpmn:StandardLoopCharacteristics"],
+        properties: [{ name: "scriptsOnInstances", isAttr: true, type: "Boolean" }] }
     ],
     enumerations: []
   };
@@ -150,6 +156,8 @@
         refreshHeader();
         showProps(null);
         var warnings = (result && result.warnings) || [];
+        canvasEl.setAttribute("data-import-warnings", String(warnings.length));
+        warnings.forEach(function (w) { if (window.console) { console.warn("bpmn import: " + (w && w.message)); } });
         say((message || "已打开") + (warnings.length ? "(导入提示 " + warnings.length + " 条)" : ""));
         canvasEl.setAttribute("data-loaded", "true");
         validate();
