@@ -16,7 +16,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     app.json.ensure_ascii = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("spiff", "spiff.task", "spiff.workflow", "alembic"):
+    for noisy in ("spiff", "spiff.task", "spiff.workflow", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from app import clock

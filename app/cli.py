@@ -215,10 +215,11 @@ def incidents_cmd(action, incident_id):
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
 @with_appcontext
-def serve(host, port):
-    """Serve the web app and API with the in-process scheduler clock."""
-    from werkzeug.serving import run_simple
+def serve(host, port, threads):
+    """Serve the web app and API (waitress) with the in-process scheduler clock."""
+    from waitress import serve as waitress_serve
 
     from app.services import scheduler
 
@@ -226,7 +227,7 @@ def serve(host, port):
     if app.config.get("SCHEDULER", True):
         scheduler.start_background(app.extensions["db"], app.config["SWEEP_INTERVAL"])
     click.echo(f"serving on http://{host}:{port}")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="investflow")
 
 
 # -- web assets and demo data ----------------------------------------------------------------

@@ -73,7 +73,7 @@ def raw_cycle(n_instances: int = 40) -> tuple[float, int]:
 
 class Server:
     def __init__(self, url: str):
-        from werkzeug.serving import make_server
+        from waitress.server import create_server
 
         from app import create_app
         from app.config import Config
@@ -91,9 +91,9 @@ class Server:
             os.environ.setdefault("INVESTFLOW_HANDLER_MODULES", "tests.support")
             deploy.deploy_files(s, files, "bench")
         self.db = db
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = create_server(self.app, host="127.0.0.1", port=0, threads=4)  # what `investflow serve` runs
+        self.port = self.server.effective_port
+        threading.Thread(target=self.server.run, daemon=True).start()
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port)
 
     def call(self, method, path, body=None):
@@ -106,7 +106,7 @@ class Server:
         return json.loads(data)
 
     def stop(self):
-        self.server.shutdown()
+        self.server.close()
 
 
 def api_cycle(server: Server, n_instances: int = 40):
@@ -288,7 +288,7 @@ def main() -> None:
     stored, full, avg = stored_bytes(server)
     print("== request cycle: restore + complete one user task + serialize (7-user-task model) ==")
     print(f"raw SpiffWorkflow (full JSON)      : {raw_ms * 1000:7.2f} ms median")
-    print(f"HTTP API, real server, SQLite file : {api_s * 1000:7.2f} ms median")
+    print(f"HTTP API, waitress, SQLite file    : {api_s * 1000:7.2f} ms median")
     print(f"ratio API / raw                    : {api_s / raw_ms:7.2f}x   (target ≤ 2.5x)")
     print(f"instance start throughput (API)    : {start_rate:7.1f} starts/s")
     print(f"stored instance JSON               : {stored} bytes (avg {avg:.0f}) vs SpiffWorkflow full {full} bytes"

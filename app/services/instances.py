@@ -193,38 +193,46 @@ def _recompute_status(session: Session, instance: Instance) -> None:
 
 
 def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> list[HumanTask]:
-    """Bring the instance's open task rows in step with the engine; returns the open rows."""
+    """Bring the instance's open task rows in step with the engine; returns the open rows.
+
+    Plain SQL (no ORM unit of work): this runs on every state change. The returned objects are
+    transient snapshots for the response, not attached to the session.
+    """
+    table = HumanTask.__table__
     ready = {v.id: v for v in views}
     result: list[HumanTask] = []
-    new_rows: list[HumanTask] = []
-    open_rows = {} if new else {row.id: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open"))}
+    new_rows: list[dict] = []
+    open_rows = {} if new else {row["id"]: dict(row) for row in session.execute(
+        select(table).where(table.c.instance_id == instance.id, table.c.state == "open")).mappings()}
     now = clock.now()
-    for task_id, row in open_rows.items():
-        if task_id not in ready:
-            row.state = "cancelled"
-            row.completed_at = now
+    gone = [task_id for task_id in open_rows if task_id not in ready]
+    if gone:
+        session.execute(update(HumanTask).where(HumanTask.id.in_(gone), HumanTask.state == "open")
+                        .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
     for task_id, view in ready.items():
         row = open_rows.get(task_id)
         scope = {**summary, **{k: view.data.get(k) for k in SUMMARY_KEYS if view.data.get(k) is not None}}
         if row is None:
             lane = (view.lane or "").strip() or None
-            row = HumanTask(
+            row = dict(
                 id=task_id, instance_id=instance.id, process_key=instance.process_key, element_id=view.element_id,
-                name=view.name, lane=lane, candidate_roles=[lane] if lane else [], state="open",
+                name=view.name, lane=lane, candidate_roles=[lane] if lane else [], state="open", assignee=None,
                 form_file=view.form_file, ui_file=view.ui_file, due_at=view.due_at, warning=view.warning,
                 project_id=_int(scope.get("project_id")), project_name=_str(scope.get("project_name")),
                 region_code=_str(scope.get("region_code")), tier=_str(scope.get("tier")),
-                stage=_str(scope.get("stage")), created_at=now)
+                stage=_str(scope.get("stage")), draft=None, created_at=now, completed_at=None, completed_by=None)
             new_rows.append(row)
         else:
-            row.due_at, row.warning = view.due_at, view.warning
-            row.stage = _str(scope.get("stage")) or row.stage
-            row.tier = _str(scope.get("tier")) or row.tier
-        result.append(row)
-    if new_rows:  # one multi-row INSERT; the transient objects serve the response
-        columns = [c.key for c in HumanTask.__table__.columns]
-        session.execute(insert(HumanTask), [{c: getattr(r, c) for c in columns} for r in new_rows])
+            changes = {"due_at": view.due_at, "warning": view.warning,
+                       "stage": _str(scope.get("stage")) or row["stage"], "tier": _str(scope.get("tier")) or row["tier"]}
+            changes = {k: v for k, v in changes.items() if row[k] != v}
+            if changes:
+                session.execute(update(HumanTask).where(HumanTask.id == task_id).values(**changes)
+                                .execution_options(synchronize_session=False))
+                row.update(changes)
+        result.append(HumanTask(**row))
+    if new_rows:  # one multi-row INSERT
+        session.execute(insert(HumanTask), new_rows)
     return result
 
 

@@ -168,13 +168,16 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
 
 def complete_task(session: Session, user: User, task_id: str, data: dict | None) -> dict:
     """Validate against the version's form, then complete under the instance lock (one transaction)."""
-    task = get_task(session, task_id)
+    found = session.execute(select(HumanTask, Instance.version_id).join(Instance, Instance.id == HumanTask.instance_id)
+                            .where(HumanTask.id == task_id)).first()
+    if found is None:
+        raise NotFound(f"任务 {task_id} 不存在 / task not found")
+    task, version_id = found
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if not can_act(user, task):
         raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
     instance_id = task.instance_id
-    version_id = session.scalar(select(Instance.version_id).where(Instance.id == instance_id))
     schema = forms.load_form(session, version_id, task.form_file)
     data = forms.validate(schema, data if data is not None else {})
 
