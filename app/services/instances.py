@@ -248,19 +248,24 @@ def _str(value):
 
 
 def _sync_timers(session: Session, instance: Instance, timers, new: bool) -> None:
+    """One job row per waiting timer of the instance, keyed by the engine's task id (plain SQL)."""
     current = {t.task_id: t for t in timers}
-    rows = {} if new else {j.task_id: j for j in session.scalars(
-        select(Job).where(Job.instance_id == instance.id, Job.kind == "timer"))}
-    for task_id, job in rows.items():
+    rows = {} if new else {r.task_id: r for r in session.execute(
+        select(Job.id, Job.task_id, Job.due_at).where(Job.instance_id == instance.id, Job.kind == "timer"))}
+    gone = [r.id for task_id, r in rows.items() if task_id not in current]
+    if gone:
+        session.execute(delete(Job).where(Job.id.in_(gone)).execution_options(synchronize_session=False))
+    for task_id, r in rows.items():
         timer = current.get(task_id)
-        if timer is None:
-            session.delete(job)
-        elif job.due_at != timer.due_at:
-            job.due_at, job.lease_owner, job.lease_until, job.attempts = timer.due_at, None, None, 0
-    for task_id, timer in current.items():
-        if task_id not in rows:
-            session.add(Job(kind="timer", due_at=timer.due_at, instance_id=instance.id, task_id=task_id,
-                            element_id=timer.element_id, payload={"cycle": timer.cycle}, created_at=clock.now()))
+        if timer is not None and r.due_at != timer.due_at:  # a cycle moved on: a fresh, unleased row
+            session.execute(update(Job).where(Job.id == r.id).values(
+                due_at=timer.due_at, lease_owner=None, lease_until=None, attempts=0)
+                .execution_options(synchronize_session=False))
+    fresh = [{"kind": "timer", "due_at": t.due_at, "instance_id": instance.id, "task_id": task_id,
+              "element_id": t.element_id, "payload": {"cycle": t.cycle}, "attempts": 0, "created_at": clock.now()}
+             for task_id, t in current.items() if task_id not in rows]
+    if fresh:
+        session.execute(insert(Job), fresh)
 
 
 def _sync_subscriptions(session: Session, instance: Instance, wanted: list[str], new: bool) -> None:

@@ -12,7 +12,7 @@ from app.models.auth import User
 from app.models.runtime import HumanTask, Instance
 from app.roles import ROLES
 from app.services import audit, forms
-from app.services.instances import StepResult, Unit, _bundle, run_change, task_summary
+from app.services.instances import StepResult, Unit, _bundle, describe, run_change, task_summary
 
 
 def visibility(user: User):
@@ -168,11 +168,15 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
 
 def complete_task(session: Session, user: User, task_id: str, data: dict | None) -> dict:
     """Validate against the version's form, then complete under the instance lock (one transaction)."""
-    found = session.execute(select(HumanTask, Instance.version_id).join(Instance, Instance.id == HumanTask.instance_id)
-                            .where(HumanTask.id == task_id)).first()
+    table = HumanTask.__table__
+    found = session.execute(select(table, Instance.version_id.label("_version_id"))
+                            .join(Instance, Instance.id == table.c.instance_id)
+                            .where(table.c.id == task_id)).mappings().first()
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在 / task not found")
-    task, version_id = found
+    row = dict(found)
+    version_id = row.pop("_version_id")
+    task = HumanTask(**row)  # a read-only snapshot (plain SQL on the hot path)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if not can_act(user, task):
@@ -191,14 +195,13 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
                                  .execution_options(synchronize_session=False))
         if marked.rowcount != 1:
             raise Conflict("任务已完成或已取消 / task is no longer open")
-        session.expire(task)
+        element_id, name = task.element_id, task.name
         unit.ctx.actor = user.username
         result = unit.runner.complete(task_id, data)
-        audit.record(session, "task_completed", user.username, instance_id=instance_id, element_id=task.element_id,
-                     detail={"task_id": task_id, "name": task.name})
+        audit.record(session, "task_completed", user.username, instance_id=instance_id, element_id=element_id,
+                     detail={"task_id": task_id, "name": name})
         return result
 
     unit = run_change(session, instance_id, user.username, change)
-    from app.services.instances import describe
 
     return describe(session, unit.instance, with_data=False, open_tasks=unit.open_tasks)
