@@ -77,8 +77,20 @@ def lock_instance(session: Session, instance_id: int) -> Instance:
     return instance
 
 
+def _lock_snapshot(session: Session, instance_id: int) -> Instance:
+    """Lock the instance row and return it as a detached snapshot (plain SQL; persist() writes it back)."""
+    table = Instance.__table__
+    stmt = select(table).where(table.c.id == instance_id)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).mappings().first()
+    if row is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在 / instance {instance_id} not found")
+    return Instance(**row)
+
+
 def open_unit(session: Session, instance_id: int, actor: str) -> Unit:
-    instance = lock_instance(session, instance_id)
+    instance = _lock_snapshot(session, instance_id)
     ctx = OperatorContext(session=session, instance_id=instance.id, process_key=instance.process_key,
                           business_key=instance.business_key, now=clock.now(), actor=actor)
     engine = _script_engine(ctx)
