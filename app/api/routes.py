@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app import clock
 from app.errors import BadRequest, NotAllowed, NotAuthenticated, NotFound
 from app.models.runtime import AuditEvent, Incident, Instance
+from app.params import int_arg
 from app.services import audit, deploy, instances, jobs, messages, migration, tasks, users
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -61,16 +62,6 @@ def _json() -> dict:
     if not isinstance(body, dict):
         raise BadRequest("请求体必须是 JSON 对象 / body must be a JSON object")
     return body
-
-
-def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"参数 {name} 必须是整数 / {name} must be an integer") from None
 
 
 # -- deployments and processes -------------------------------------------------------------
@@ -128,7 +119,7 @@ def list_instances(session, user):
     for key in ("process_key", "status", "business_key"):
         if request.args.get(key):
             stmt = stmt.where(getattr(Instance, key) == request.args[key])
-    page, per_page = _int_arg("page", 1), min(_int_arg("per_page", 20), 200)
+    page, per_page = int_arg("page", 1), min(int_arg("per_page", 20), 200)
     from sqlalchemy import func
 
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
@@ -226,9 +217,9 @@ def list_jobs(session, user):
 def list_tasks(session, user):
     filters = {k: request.args.get(k) for k in tasks.FILTERS + ("due",)}
     if filters.get("instance_id"):
-        _int_arg("instance_id", 0)
-    return tasks.list_tasks(session, user, filters=filters, page=_int_arg("page", 1),
-                            per_page=_int_arg("per_page", 20), search=request.args.get("q"),
+        int_arg("instance_id", 0)
+    return tasks.list_tasks(session, user, filters=filters, page=int_arg("page", 1),
+                            per_page=int_arg("per_page", 20), search=request.args.get("q"),
                             mine=request.args.get("mine") in ("1", "true"))
 
 

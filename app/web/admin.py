@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
 from app.models.auth import OrgUnit, User
 from app.models.runtime import AuditEvent, Incident, Instance, ProcessVersion
+from app.params import to_int
 from app.roles import ROLES
 from app.services import audit, deploy, instances, jobs, migration, process_diff, report_projects, reports, users
 from app.web.auth import roles_required
@@ -31,15 +32,6 @@ def _db():
 
 def admin_only(fn):
     return roles_required("admin")(fn)
-
-
-def _int(value, name: str, default: int | None = None) -> int | None:
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"参数 {name} 必须是整数 / {name} must be an integer") from None
 
 
 def _back(default: str) -> str:
@@ -197,8 +189,8 @@ def process_diff_view(key: str):
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
         latest = versions[0]["version"]
-        b = _int(request.args.get("b"), "b", latest)
-        a = _int(request.args.get("a"), "a", max(1, b - 1))
+        b = to_int(request.args.get("b"), "b", latest)
+        a = to_int(request.args.get("a"), "a", max(1, b - 1))
         diff = process_diff.diff_versions(s, key, a, b)
     return render_template("admin/diff.html", key=key, versions=versions, a=a, b=b, diff=diff)
 
@@ -208,7 +200,7 @@ def process_diff_view(key: str):
 @admin_only
 def instances_index():
     f = {k: (request.args.get(k) or "").strip() for k in ("process_key", "status", "business_key", "project_id")}
-    page = max(1, _int(request.args.get("page"), "page", 1))
+    page = max(1, to_int(request.args.get("page"), "page", 1))
     per_page = 25
     with _db().read_scope() as s:
         stmt = select(Instance)
@@ -219,7 +211,7 @@ def instances_index():
         if f["business_key"]:
             stmt = stmt.where(Instance.business_key.ilike(f"%{f['business_key']}%"))
         if f["project_id"]:
-            pid = _int(f["project_id"], "project_id")
+            pid = to_int(f["project_id"], "project_id")
             ids = [i.id for i in report_projects.project_instances(s, pid)]
             stmt = stmt.where(Instance.id.in_(ids or [-1]))
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -284,7 +276,7 @@ def instance_action(instance_id: int, action: str):
 @admin_only
 @_action
 def instance_migrate(instance_id: int):
-    to_version = _int(request.form.get("to_version"), "to_version")
+    to_version = to_int(request.form.get("to_version"), "to_version")
     if to_version is None:
         raise BadRequest("请选择目标版本 / choose the target version")
     dry_run = request.form.get("dry_run") in ("1", "on", "true")
@@ -331,8 +323,8 @@ def migrations():
         try:
             if not values["process_key"]:
                 raise BadRequest("请选择流程 / choose a process")
-            src = _int(values["from_version"], "from_version")
-            dst = _int(values["to_version"], "to_version")
+            src = to_int(values["from_version"], "from_version")
+            dst = to_int(values["to_version"], "to_version")
             if src is None or dst is None:
                 raise BadRequest("请填写源版本和目标版本 / from and to versions are required")
             with _db().session_scope() as s:

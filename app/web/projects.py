@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
 
-from app.errors import BadRequest, NotFound
+from app.errors import NotFound
+from app.params import int_arg
 from app.services import report_projects, reports
 from app.web.auth import login_required
 
@@ -16,16 +17,6 @@ LIST_FILTERS = ("region_code", "stage", "light", "tier", "chain_code", "status",
 
 def _db():
     return current_app.extensions["db"]
-
-
-def int_arg(name: str, default: int | None = None) -> int | None:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"参数 {name} 必须是整数 / {name} must be an integer") from None
 
 
 @bp.get("/projects")

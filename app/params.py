@@ -1,0 +1,22 @@
+"""Parsing request parameters the same way everywhere (API and pages): bad input is a clear 400."""
+
+from __future__ import annotations
+
+from app.errors import BadRequest
+
+
+def to_int(value, name: str, default: int | None = None) -> int | None:
+    """``value`` as an int; empty → ``default``; anything else → BadRequest naming the parameter."""
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"参数 {name} 必须是整数 / {name} must be an integer") from None
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """The query-string parameter ``name`` of the current request as an int."""
+    from flask import request
+
+    return to_int(request.args.get(name), name, default)
