@@ -153,9 +153,30 @@ def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int 
             try:
                 if run_job(db, job_id):
                     ran += 1
-            except Exception:  # one bad job must not stop the sweep; it stays leased until expiry
+            except Exception as exc:  # one bad job must not stop the sweep
                 log.exception("job %s failed", job_id)
+                _record_failure(db, job_id, exc)
     return ran
+
+
+MAX_JOB_ATTEMPTS = 5
+
+
+def _record_failure(db, job_id: int, exc: Exception) -> None:
+    """Back off a job that raised; after MAX_JOB_ATTEMPTS park it (visible in the job list) and audit it."""
+    with db.session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.attempts += 1
+        job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        job.lease_owner = job.lease_until = None
+        if job.attempts >= MAX_JOB_ATTEMPTS:
+            job.due_at = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+            audit.record(session, "job_failed", "system", instance_id=job.instance_id, element_id=job.element_id,
+                         detail={"job_id": job.id, "kind": job.kind, "error": job.last_error})
+        else:
+            job.due_at = clock.now() + dt.timedelta(seconds=LEASE_SECONDS * 2 ** job.attempts)
 
 
 def list_jobs(session: Session, kind: str | None = None, limit: int = 200) -> list[dict]:

@@ -158,3 +158,21 @@ def test_upload_with_changed_form_keeps_old_instances_on_old_form(factory, clien
     assert res.get_json()["versions"][0]["version"] == 2
     ut1 = factory.open_tasks(inst["id"])["ut1"]
     factory.complete(ut1, {"project_name": "旧表单", "amount_wan": 5})  # v1's form allows 5
+
+
+def test_a_job_that_keeps_failing_backs_off_then_is_parked_and_audited(factory, clock, db):
+    from app.models.runtime import AuditEvent
+
+    with db.session_scope() as s:
+        s.add(Job(kind="start", due_at=clock.now(), payload={"process_key": "no_such_process"}))
+    with db.session_scope() as s:
+        s.add(Job(kind="bogus", due_at=clock.now(), payload={}))
+    for _ in range(6):
+        factory.run_jobs()
+        clock.advance("PT1H")
+    with db.read_scope() as s:
+        bogus = s.scalar(select(Job).where(Job.kind == "bogus"))
+        assert bogus.attempts == 5 and "unknown job kind" in bogus.last_error and bogus.due_at.year == 9999
+        assert s.scalar(select(AuditEvent).where(AuditEvent.type == "job_failed")).detail["kind"] == "bogus"
+        # a start for an undeployed process is a domain error: dropped, not retried forever
+        assert s.scalar(select(Job).where(Job.kind == "start")) is None
