@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -204,7 +205,7 @@ def _recompute_status(session: Session, instance: Instance) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> list[HumanTask]:
+def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> list[SimpleNamespace]:
     """Bring the instance's open task rows in step with the engine; returns the open rows.
 
     Plain SQL (no ORM unit of work): this runs on every state change. The returned objects are
@@ -212,7 +213,7 @@ def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new:
     """
     table = HumanTask.__table__
     ready = {v.id: v for v in views}
-    result: list[HumanTask] = []
+    result: list[SimpleNamespace] = []
     new_rows: list[dict] = []
     open_rows = {} if new else {row["id"]: dict(row) for row in session.execute(
         select(table).where(table.c.instance_id == instance.id, table.c.state == "open")).mappings()}
@@ -242,7 +243,7 @@ def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new:
                 session.execute(update(HumanTask).where(HumanTask.id == task_id).values(**changes)
                                 .execution_options(synchronize_session=False))
                 row.update(changes)
-        result.append(HumanTask(**row))
+        result.append(SimpleNamespace(**row))
     if new_rows:  # one multi-row INSERT
         session.execute(insert(HumanTask), new_rows)
     return result

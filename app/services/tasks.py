@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -176,7 +178,7 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
         raise NotFound(f"任务 {task_id} 不存在 / task not found")
     row = dict(found)
     version_id = row.pop("_version_id")
-    task = HumanTask(**row)  # a read-only snapshot (plain SQL on the hot path)
+    task = SimpleNamespace(**row)  # a read-only snapshot (plain SQL on the hot path)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if not can_act(user, task):
