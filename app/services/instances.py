@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -78,13 +78,23 @@ def lock_instance(session: Session, instance_id: int) -> Instance:
     return instance
 
 
+# Hot-path statements are built once with bind parameters (no per-request statement construction).
+_SELECT_INSTANCE = select(Instance.__table__).where(Instance.__table__.c.id == bindparam("instance_id"))
+_LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update()
+_UPDATE_INSTANCE = (update(Instance.__table__)
+                    .where(Instance.__table__.c.id == bindparam("_id"),
+                           Instance.__table__.c.lock_version == bindparam("_lock_version"))
+                    .values(state=bindparam("state"), lock_version=bindparam("lock_version"),
+                            updated_at=bindparam("updated_at"), summary=bindparam("summary"),
+                            status=bindparam("status"), ended_at=bindparam("ended_at")))
+_OPEN_TASKS = select(HumanTask.__table__).where(HumanTask.__table__.c.instance_id == bindparam("instance_id"),
+                                                HumanTask.__table__.c.state == "open")
+
+
 def _lock_snapshot(session: Session, instance_id: int) -> Instance:
     """Lock the instance row and return it as a detached snapshot (plain SQL; persist() writes it back)."""
-    table = Instance.__table__
-    stmt = select(table).where(table.c.id == instance_id)
-    if session.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    row = session.execute(stmt).mappings().first()
+    stmt = _SELECT_INSTANCE if session.get_bind().dialect.name == "sqlite" else _LOCK_INSTANCE
+    row = session.execute(stmt, {"instance_id": instance_id}).mappings().first()
     if row is None:
         raise NotFound(f"流程实例 {instance_id} 不存在 / instance {instance_id} not found")
     return Instance(**row)
@@ -177,11 +187,10 @@ def persist(unit: Unit, result: StepResult, new: bool = False) -> None:
         instance.ended_at = ended
         session.flush()
         return
-    updated = session.execute(
-        update(Instance).where(Instance.id == instance.id, Instance.lock_version == instance.lock_version)
-        .values(state=state, lock_version=instance.lock_version + 1, updated_at=now, summary=summary,
-                status=status, ended_at=ended)
-        .execution_options(synchronize_session=False))
+    updated = session.connection().execute(_UPDATE_INSTANCE, {
+        "_id": instance.id, "_lock_version": instance.lock_version, "state": state,
+        "lock_version": instance.lock_version + 1, "updated_at": now, "summary": summary, "status": status,
+        "ended_at": ended})
     if updated.rowcount != 1:
         raise Conflict("实例已被他人修改,请刷新后重试 / the instance changed meanwhile; reload and retry")
     for key, value in (("state", state), ("summary", summary), ("status", status), ("updated_at", now),
@@ -211,12 +220,11 @@ def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new:
     Plain SQL (no ORM unit of work): this runs on every state change. The returned objects are
     transient snapshots for the response, not attached to the session.
     """
-    table = HumanTask.__table__
     ready = {v.id: v for v in views}
     result: list[SimpleNamespace] = []
     new_rows: list[dict] = []
     open_rows = {} if new else {row["id"]: dict(row) for row in session.execute(
-        select(table).where(table.c.instance_id == instance.id, table.c.state == "open")).mappings()}
+        _OPEN_TASKS, {"instance_id": instance.id}).mappings()}
     now = clock.now()
     gone = [task_id for task_id in open_rows if task_id not in ready]
     if gone:

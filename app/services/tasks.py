@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -168,12 +168,18 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
     task.draft = data
 
 
+_TASK_WITH_VERSION = (select(HumanTask.__table__, Instance.version_id.label("_version_id"))
+                      .join(Instance, Instance.id == HumanTask.__table__.c.instance_id)
+                      .where(HumanTask.__table__.c.id == bindparam("task_id")))
+_MARK_COMPLETED = (update(HumanTask.__table__)
+                   .where(HumanTask.__table__.c.id == bindparam("task_id"), HumanTask.__table__.c.state == "open")
+                   .values(state="completed", completed_at=bindparam("completed_at"),
+                           completed_by=bindparam("completed_by"), draft=None))
+
+
 def complete_task(session: Session, user: User, task_id: str, data: dict | None) -> dict:
     """Validate against the version's form, then complete under the instance lock (one transaction)."""
-    table = HumanTask.__table__
-    found = session.execute(select(table, Instance.version_id.label("_version_id"))
-                            .join(Instance, Instance.id == table.c.instance_id)
-                            .where(table.c.id == task_id)).mappings().first()
+    found = session.execute(_TASK_WITH_VERSION, {"task_id": task_id}).mappings().first()
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在 / task not found")
     row = dict(found)
@@ -191,10 +197,8 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
         # conditional update under the lock: a concurrent completion may have won meanwhile
         if unit.instance.version_id != version_id or not unit.runner.task_exists(task_id):
             raise Conflict("任务已完成或已取消 / task is no longer open")
-        marked = session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
-                                 .values(state="completed", completed_at=clock.now(), completed_by=user.username,
-                                         draft=None)
-                                 .execution_options(synchronize_session=False))
+        marked = session.connection().execute(_MARK_COMPLETED, {
+            "task_id": task_id, "completed_at": clock.now(), "completed_by": user.username})
         if marked.rowcount != 1:
             raise Conflict("任务已完成或已取消 / task is no longer open")
         element_id, name = task.element_id, task.name
