@@ -31,6 +31,22 @@ def current_period() -> str:
     return dq.period_of(clock.now())
 
 
+def latest_period(session: Session) -> str:
+    """The most recent month up to now with any recorded activity (funds, signings, landings, starts,
+    visits, complaints) — what the dashboard opens on; the current month when nothing is recorded yet.
+    At the start of a month this is usually the month just closed, the one the bulletin reports."""
+    now = clock.now()
+    current = dq.period_of(now)
+    found = [session.scalar(select(func.max(FundsArrival.period)).where(FundsArrival.period <= current))]
+    for column in (Project.signed_at, Project.landed_at, Project.started_at, Complaint.received_at):
+        latest = session.scalar(select(func.max(column)).where(column <= now))
+        found.append(dq.period_of(latest) if latest else None)
+    visit = session.scalar(select(func.max(Visit.visit_date)).where(Visit.visit_date <= now.date()))
+    found.append(f"{visit.year:04d}-{visit.month:02d}" if visit else None)
+    found = [f for f in found if f]
+    return max(found) if found else current
+
+
 def _year_bounds(year: int, last_period: str | None = None) -> tuple[dt.datetime, dt.datetime]:
     start = dq.month_bounds(f"{year}-01")[0]
     end = dq.month_bounds(last_period or f"{year}-12")[1]

@@ -22,7 +22,10 @@ def _db():
 
 
 def _period(value: str | None) -> str:
-    period = (value or "").strip() or report_dashboards.current_period()
+    period = (value or "").strip()
+    if not period:
+        with _db().read_scope() as s:
+            period = report_dashboards.latest_period(s)
     try:
         domain_queries.month_bounds(period)
     except ValueError:

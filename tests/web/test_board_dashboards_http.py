@@ -242,3 +242,16 @@ def test_assessment_export_contains_the_scores(client, people, data):
     # another year holds only its own rows
     wb = _workbook(client.get("/dashboards/export/assessment.xlsx?year=2025"))
     assert [r[1] for r in wb["年度考核"].iter_rows(min_row=4, values_only=True)] == ["思茅区"]
+
+
+def test_dashboard_opens_on_the_latest_month_with_data(client, people, data):
+    """Data up to May 2026: with today in a later, still empty month the dashboard opens on 2026-05."""
+    from app import clock as app_clock
+    from app.services.domain_queries import period_of
+
+    login(client, "leader")
+    html = client.get("/dashboards").get_data(as_text=True)
+    today = period_of(app_clock.now())
+    assert today > "2026-05"
+    assert "export/bulletin.xlsx?period=2026-05" in html
+    assert '<span class="kpi-value" data-kpi="signed">1</span>' in html
