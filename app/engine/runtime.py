@@ -373,35 +373,29 @@ class Runner:
 
     @staticmethod
     def _from_boundaries(boundaries) -> tuple[dt.datetime | None, str]:
+        """Earliest pending deadline (or, when all have passed, the latest passed one) and the warning."""
         due: dt.datetime | None = None
+        passed: dt.datetime | None = None
         warning = "none"
         rank = {"none": 0, "yellow": 1, "red": 2}
         for sibling in boundaries:
             spec = sibling.task_spec
             props = (getattr(spec, "extensions", None) or {}).get("properties", {}) or {}
             level = props.get("warningLevel")
-            if sibling.state == TaskState.WAITING:
-                value = sibling._get_internal_data("event_value")
-                if isinstance(value, dict):
-                    value = value.get("next") if value.get("cycles") else None
-                if value:
-                    try:
-                        when = dt.datetime.fromisoformat(value)
-                    except ValueError:
-                        continue
-                    if when.tzinfo is None:
-                        when = when.replace(tzinfo=dt.UTC)
-                    if due is None or when < due:
-                        due = when
+            when = _event_time(sibling)
+            if sibling.state == TaskState.WAITING and when is not None and (due is None or when < due):
+                due = when
             fired = sibling.state in (TaskState.COMPLETED, TaskState.READY) or (
                 sibling.state == TaskState.WAITING and isinstance(spec.event_definition, CycleTimerEventDefinition)
                 and any(c.state & (TaskState.READY | TaskState.STARTED | TaskState.COMPLETED | TaskState.WAITING)
                         for c in sibling.children))  # a cycle that fired already
+            if fired and sibling.state != TaskState.WAITING and when is not None and (passed is None or when > passed):
+                passed = when
             if fired and not getattr(spec, "cancel_activity", True):
                 level = level if level in rank else "yellow"
                 if rank[level] > rank[warning]:
                     warning = level
-        return due, warning
+        return due or passed, warning
 
     def task_exists(self, task_id: str) -> bool:
         try:
@@ -430,6 +424,20 @@ class Runner:
             if order[state] >= order.get(out.get(bpmn_id, "completed"), 0):
                 out[bpmn_id] = state
         return out
+
+
+def _event_time(task) -> dt.datetime | None:
+    """A timer task's due time from its stored event value (None before it was evaluated)."""
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):
+        value = value.get("next") if value.get("cycles") else None
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def element_instructions(bundle: SpecBundle, element_id: str) -> str | None:

@@ -205,10 +205,13 @@ def test_an_overdue_stage_turns_yellow_then_red(flow):
     [note] = flow.timeline(pid, "warning")
     assert note.detail["cause"] == "要素保障" and note.element_id == "st_y_record"
 
+    red_due = flow.task(iid, "st_work").due_at  # with yellow past, the pending red deadline is the due time
     flow.advance("P30D")  # day 61: the red timer
     project = flow.project_row(pid)
     assert project.light == "red" and project.stage_records[-1].light == "red"
-    assert flow.task(iid, "st_work").warning == "red"
+    work = flow.task(iid, "st_work")
+    assert work.warning == "red"
+    assert work.due_at == red_due  # all deadlines passed: the task shows the one it is overdue against
     supervise = flow.task(iid, "st_r_supervise")
     assert supervise.lane == "zsw_office"
     red = flow.notifications(pid, "【红灯】")
