@@ -10,6 +10,8 @@ import re
 import pytest
 
 from tests.conftest import FIXTURES, MIWG
+from tests.web.helpers import csrf
+from tests.web.helpers import login as signed_in
 
 XSS = "<script>alert('x')</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
@@ -17,25 +19,9 @@ ONBOARDING = (FIXTURES / "bpmn" / "onboarding.bpmn").read_bytes()
 FORMS = [(n, (FIXTURES / "bpmn" / n).read_bytes()) for n in ("ob-basic.json", "ob-basic-uischema.json")]
 
 
-def csrf(client, path="/"):
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
 def login(client, username, password="secret-pass"):
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
-    assert r.status_code == 302
+    signed_in(client, username, password)
     return csrf(client, "/board")
-
-
-@pytest.fixture
-def people(factory):
-    factory.org("office", "市招商委办公室")
-    factory.org("simao_ipb", "思茅区投资促进局", region_code="530802")
-    factory.user("office", "zsw_office", org="office")
-    factory.user("county", "county_ipb", org="simao_ipb")
-    factory.user("leader", "leader")
-    return ["admin", "office", "county", "leader"]
 
 
 @pytest.fixture

@@ -9,32 +9,14 @@ import re
 
 import pytest
 
+from tests.web.helpers import login
+
 XSS = "<script>alert('x')</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
 # 2026-05-10 12:00 Beijing time
 MAY = dt.datetime(2026, 5, 10, 4, 0, tzinfo=dt.UTC)
 REGIONS = [("530802", "思茅区"), ("530821", "宁洱县"), ("530822", "墨江县"), ("530823", "景东县"), ("530824", "景谷县"),
            ("530825", "镇沅县"), ("530826", "江城县"), ("530827", "孟连县"), ("530828", "澜沧县"), ("530829", "西盟县")]
-
-
-def csrf(client, path="/"):
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def login(client, username, password="secret-pass"):
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
-    assert r.status_code == 302
-
-
-@pytest.fixture
-def people(factory):
-    factory.org("office", "市招商委办公室")
-    factory.org("simao_ipb", "思茅区投资促进局", region_code="530802")
-    factory.user("office", "zsw_office", org="office")
-    factory.user("county", "county_ipb", org="simao_ipb")
-    factory.user("leader", "leader")
-    return ["admin", "office", "county", "leader"]
 
 
 @pytest.fixture

@@ -9,18 +9,9 @@ import pytest
 from sqlalchemy import update
 
 from app.models.runtime import HumanTask
+from tests.web.helpers import csrf, login
 
 XIMENG, MENGLIAN = "530829", "530827"
-
-
-def csrf(client, path="/"):
-    page = client.get(path)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
-
-
-def login(client, username, password="secret-pass"):
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
-    assert r.status_code == 302, r.get_data(as_text=True)
 
 
 def logout(client):

@@ -4,23 +4,14 @@ timeline, stage plan vs actual, the 1+1+N team, documents and the diagram endpoi
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
+
+from tests.web.helpers import csrf, login
 
 XSS = "<script>alert('x')</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
 NOW = dt.datetime(2026, 5, 15, 4, 0, tzinfo=dt.UTC)
-
-
-def csrf(client, path="/"):
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def login(client, username, password="secret-pass"):
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
-    assert r.status_code == 302, r.get_data(as_text=True)[:300]
 
 
 @pytest.fixture

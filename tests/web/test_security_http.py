@@ -12,6 +12,8 @@ import tarfile
 
 import pytest
 
+from tests.web.helpers import csrf, login
+
 XSS = "<script>alert('x')</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
 IMG = '<img src=x onerror="alert(1)">'
@@ -52,16 +54,6 @@ UI = {"note": {"ui:help": XSS, "ui:placeholder": "\" onfocus=\"alert(4)"}}
 
 def esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def csrf(client, path="/"):
-    page = client.get(path)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
-
-
-def login(client, username, password="secret-pass"):
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
-    assert r.status_code == 302
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.web.helpers import csrf, login
+
 RICH_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_rich" targetNamespace="http://t">
@@ -73,16 +75,6 @@ RICH_UI = {
     "land_mu": {"ui:help": "单位:亩"},
 }
 PDF = b"%PDF-1.4\n%test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def csrf(client, path="/"):
-    page = client.get(path)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
-
-
-def login(client, username, password="secret-pass"):
-    r = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
-    assert r.status_code == 302
 
 
 def deploy_rich(db, instructions="请核实 **{{ project_name }}** 的情况后报送。"):
