@@ -42,6 +42,7 @@ class Unit:
     runner: Runner
     ctx: OperatorContext
     open_tasks: list | None = None  # the open task rows after persist()
+    prior_attempts: int = 0  # failed attempts of the service task this change retries
 
 
 def _bundle(session: Session, version_id: int):
@@ -167,7 +168,7 @@ def persist(unit: Unit, result: StepResult, new: bool = False) -> None:
     if previous.get("_messages", []) != marks["_messages"]:
         _sync_subscriptions(session, instance, waiting, new)
     _flush_outbox(session, unit.ctx)
-    incident = _handle_failure(session, instance, result) if result.failure is not None else False
+    incident = _handle_failure(session, instance, result, unit.prior_attempts) if result.failure else False
     if done:
         status = "cancelled" if instance.status == "cancelled" else "completed"
     elif instance.status in ("suspended", "cancelled"):
@@ -303,12 +304,12 @@ def _flush_outbox(session: Session, ctx: OperatorContext) -> None:
     ctx.outbox.clear()
 
 
-def _handle_failure(session: Session, instance: Instance, result: StepResult) -> bool:
+def _handle_failure(session: Session, instance: Instance, result: StepResult, prior_attempts: int = 0) -> bool:
     """Schedule a retry (False) or, after the last attempt, open an incident (True)."""
     failure = result.failure
     retry = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.kind == "retry",
                                              Job.task_id == failure.task_id))
-    attempts = (retry.attempts if retry else 0) + 1
+    attempts = max(retry.attempts if retry else 0, prior_attempts) + 1
     audit.record(session, "service_failed", "system", instance_id=instance.id, element_id=failure.element_id,
                  detail={"message": failure.message, "attempt": attempts})
     if attempts < SERVICE_RETRIES and failure.task_id:

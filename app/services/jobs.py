@@ -89,16 +89,10 @@ def _apply(session: Session, job: Job) -> None:
         instances.run_change(session, job.instance_id, "system", fire)
     elif job.kind == "retry":
         def retry(unit: Unit) -> StepResult:
+            unit.prior_attempts = job.attempts  # this job's row is gone: carry its count to persist()
             return unit.runner.retry_task(job.task_id)
 
-        # keep the attempt count: persist() looks the retry row up by task to count attempts
-        session.add(Job(kind="retry", due_at=dt.datetime.max.replace(tzinfo=dt.UTC), instance_id=job.instance_id,
-                        task_id=job.task_id, element_id=job.element_id, attempts=job.attempts,
-                        lease_owner="parked", lease_until=dt.datetime.max.replace(tzinfo=dt.UTC)))
-        session.flush()
         instances.run_change(session, job.instance_id, "system", retry)
-        session.execute(delete(Job).where(Job.instance_id == job.instance_id, Job.kind == "retry",
-                                          Job.task_id == job.task_id, Job.lease_owner == "parked"))
     elif job.kind == "timer_start":
         version = session.get(ProcessVersion, job.version_id)
         occurrence = (job.payload or {}).get("occurrence", 1)
