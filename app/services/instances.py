@@ -92,6 +92,12 @@ _OPEN_TASKS = select(HumanTask.__table__).where(HumanTask.__table__.c.instance_i
                                                 HumanTask.__table__.c.state == "open")
 
 
+def lock_row(session: Session, instance_id: int) -> None:
+    """Take the instance row lock without loading the row (PostgreSQL; SQLite writers are serial already)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Instance.id).where(Instance.id == instance_id).with_for_update())
+
+
 def _lock_snapshot(session: Session, instance_id: int) -> Instance:
     """Lock the instance row and return it as a detached snapshot (plain SQL; persist() writes it back)."""
     stmt = _SELECT_INSTANCE if session.get_bind().dialect.name == "sqlite" else _LOCK_INSTANCE

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.errors import AppError, Conflict, NotFound
+from app.errors import Conflict, NotFound
 from app.models.runtime import Incident, Instance, Job, ProcessVersion
 from app.services import audit, instances, messages, timer_starts
 from app.services.instances import StepResult, Unit
@@ -63,8 +63,8 @@ def run_job(db, job_id: int) -> bool:
         owner = job.lease_owner
         instance_id = job.instance_id
         try:
-            if instance_id is not None:
-                instances.lock_instance(session, instance_id)
+            if instance_id is not None:  # the lease check below must happen under the instance lock
+                instances.lock_row(session, instance_id)
             taken = session.execute(delete(Job).where(Job.id == job_id, Job.lease_owner == owner)
                                     .execution_options(synchronize_session=False))
             if taken.rowcount != 1:
@@ -77,8 +77,6 @@ def run_job(db, job_id: int) -> bool:
             # the target moved on (completed, cancelled, gone): the job has nothing left to do
             log.info("job %s dropped: %s", job_id, exc.message)
             return True
-        except AppError:
-            raise
 
 
 def _apply(session: Session, job: Job) -> None:
