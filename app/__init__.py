@@ -35,14 +35,10 @@ def create_app(config: Config | None = None) -> Flask:
         g.db = db  # the demo clock re-reads its stored offset by itself, at most once a second
 
     from app.api import init_app as init_api
+    from app.web import init_app as init_web
 
     init_api(app)
-    try:
-        from app.web import init_app as init_web
-    except ImportError:  # pragma: no cover - the web UI package is optional for API-only deployments
-        init_web = None
-    if init_web is not None:
-        init_web(app)
+    init_web(app)
 
     @app.get("/healthz")
     def healthz():

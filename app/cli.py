@@ -27,6 +27,15 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _in_transaction(fn):
+    """Run ``fn(session)`` in one transaction; a domain error becomes a one-line message and exit 1."""
+    try:
+        with _db().session_scope() as session:
+            return fn(session)
+    except AppError as exc:
+        _fail(exc.message)
+
+
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
 def main():
     """普洱市招商引资全过程服务数字化平台 command line."""
@@ -96,13 +105,9 @@ def users():
 def users_create(username, roles, org, password, display_name, email):
     from app.services import users as svc
 
-    try:
-        with _db().session_scope() as session:
-            user = svc.create_user(session, username, list(roles), org=org, password=password,
-                                   display_name=display_name, email=email)
-            click.echo(f"created user {user.username} roles={','.join(user.roles)}")
-    except AppError as exc:
-        _fail(exc.message)
+    user = _in_transaction(lambda s: svc.create_user(s, username, list(roles), org=org, password=password,
+                                                     display_name=display_name, email=email))
+    click.echo(f"created user {user.username} roles={','.join(user.roles)}")
 
 
 @main.group()
@@ -117,12 +122,7 @@ def tokens():
 def tokens_create(username, name):
     from app.services import users as svc
 
-    try:
-        with _db().session_scope() as session:
-            token = svc.create_token(session, username, name)
-    except AppError as exc:
-        _fail(exc.message)
-    click.echo(token)
+    click.echo(_in_transaction(lambda s: svc.create_token(s, username, name)))
 
 
 # -- clock -----------------------------------------------------------------------------------
@@ -146,11 +146,7 @@ def clock_show():
 def clock_advance(duration):
     from app.services import clock_admin
 
-    try:
-        with _db().session_scope() as session:
-            now = clock_admin.advance(session, duration, current_app.config["DEMO"])
-    except AppError as exc:
-        _fail(exc.message)
+    now = _in_transaction(lambda s: clock_admin.advance(s, duration, current_app.config["DEMO"]))
     click.echo(f"now={now.isoformat()}")
 
 
@@ -160,11 +156,7 @@ def clock_advance(duration):
 def clock_set(when):
     from app.services import clock_admin
 
-    try:
-        with _db().session_scope() as session:
-            now = clock_admin.set_to(session, when, current_app.config["DEMO"])
-    except AppError as exc:
-        _fail(exc.message)
+    now = _in_transaction(lambda s: clock_admin.set_to(s, when, current_app.config["DEMO"]))
     click.echo(f"now={now.isoformat()}")
 
 

@@ -117,31 +117,30 @@ def _refuse_imports(source: str, mode: str) -> None:
                                  "not allowed")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
+def _compile(source: str, mode: str):
+    _refuse_imports(source, mode)
+    if mode == "eval":
+        result = compile_restricted_eval(source, "<expression>")
+    else:
+        result = compile_restricted_exec(source, "<string>")
+    if result.errors:
+        raise ScriptRejected("; ".join(result.errors))
+    return result.code
+
+
 def compile_expression(expression: str):
-    _refuse_imports(expression, "eval")
-    result = compile_restricted_eval(expression, "<expression>")
-    if result.errors:
-        raise ScriptRejected("; ".join(result.errors))
-    return result.code
+    return _compile(expression, "eval")
 
 
-@lru_cache(maxsize=2048)
 def compile_script(script: str):
-    _refuse_imports(script, "exec")
-    result = compile_restricted_exec(script, "<string>")
-    if result.errors:
-        raise ScriptRejected("; ".join(result.errors))
-    return result.code
+    return _compile(script, "exec")
 
 
 def check_code(text: str, mode: str) -> str | None:
     """Return a human error message when ``text`` would be refused, else None (deploy-time check)."""
     try:
-        if mode == "eval":
-            compile_expression(text)
-        else:
-            compile_script(text)
+        _compile(text, mode)
     except ScriptRejected as exc:
         return str(exc)
     except SyntaxError as exc:
