@@ -78,10 +78,6 @@ def render_instructions(text: str | None, data: dict | None = None) -> Markup:
     return Markup(clean)  # noqa: S704 - sanitized by nh3 just above
 
 
-def _instructions(session, detail: dict) -> str | None:
-    return detail.get("instructions")
-
-
 # -- uploads ------------------------------------------------------------------------------------
 def attachment_path(sha256: str) -> Path:
     if not SHA_RE.match(sha256 or ""):
@@ -209,7 +205,7 @@ def _load(session, task_id: str):
             data = instances.instance_data(session, instances.get_instance(session, detail["instance_id"]))
         except Exception:  # noqa: BLE001 - prefill is a convenience
             log.exception("could not read data of instance %s", detail["instance_id"])
-    instructions = render_instructions(_instructions(session, detail), {**data, **detail.get("draft", {})})
+    instructions = render_instructions(detail.get("instructions"), {**data, **detail.get("draft", {})})
     return detail, data, instructions
 
 
