@@ -8,6 +8,7 @@ from app.engine.runtime import (  # noqa: F401
     SPEC_CACHE,
     Runner,
     ServiceFailure,
+    SpecCache,
     StepResult,
     TimerView,
     UserTaskView,

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.errors import NotFound
 from app.models.runtime import Incident, Instance, Job
-from app.services import jobs, messages, migration
+from app.services import jobs
+from app.services.runtime import messages, migration
 from tests.support import CALLS, FAILURES
 
 FIX = Path(__file__).parent.parent / "fixtures" / "bpmn"
@@ -99,7 +100,7 @@ def test_operator_outbox_message_is_delivered_by_a_job(factory, db):
 
 
 def _deploy_v2(db, old: bytes, new: bytes):
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     files = [("onboarding.bpmn", (FIX / "onboarding.bpmn").read_bytes().replace(old, new))]
     files += [(n, (FIX / n).read_bytes()) for n in ("ob-basic.json", "ob-basic-uischema.json")]
