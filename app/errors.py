@@ -34,10 +34,6 @@ class Conflict(AppError):
     status = 409
 
 
-class TaskConflict(Conflict):
-    pass
-
-
 class Invalid(AppError):
     status = 422
 
