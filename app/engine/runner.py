@@ -17,9 +17,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
-from app.engine import clockpatch  # noqa: F401  (installs the app clock into the timer module)
+from app.engine import (
+    clockpatch,  # noqa: F401  (installs the app clock into the timer module)
+    compaction,
+)
 from app.engine.scripting import AppScriptEngine, RestrictedEnvironment
-from app.engine.serializer import SpecBundle, dump_workflow, restore_workflow
+from app.engine.serializer import SERIALIZER_VERSION, SpecBundle, dump_workflow, restore_workflow
 from app.engine.views import (
     ServiceFailure,
     StepResult,
@@ -37,6 +40,8 @@ def make_script_engine(services: Callable[[str, dict, dict], Any], timeout: floa
 
 class Runner:
     """One workflow in memory, for one state change. Not shared across threads."""
+
+    compact_after = compaction.THRESHOLD  # finished tasks per (sub)workflow before a step compacts
 
     def __init__(self, workflow: BpmnWorkflow):
         self.wf = workflow
@@ -102,7 +107,27 @@ class Runner:
         except Exception as exc:  # an engine fault must become an incident, never a crashed worker
             result.failure = ServiceFailure("", "", f"{type(exc).__name__}: {exc}", traceback.format_exc(), exc)
         result.fired_timers = self._fired_since(before)
+        self.compact()
         return result
+
+    def compact(self, threshold: int | None = None) -> int:
+        """Drop history no open task depends on (see :mod:`app.engine.compaction`); tasks removed.
+
+        The compacted tree is serialized and restored once and must give the same open state
+        (:func:`compaction.fingerprint`); otherwise :class:`compaction.CompactionMismatch` is raised
+        and the caller refuses the change.
+        """
+        limit = self.compact_after if threshold is None else threshold
+        if not compaction.needs_compaction(self.wf, limit):
+            return 0
+        before = compaction.fingerprint(self.wf)
+        removed = compaction.compact(self.wf, limit)
+        bundle = SpecBundle(self.wf.spec, dict(self.wf.subprocess_specs))
+        after = compaction.fingerprint(restore_workflow(dump_workflow(self.wf), bundle, SERIALIZER_VERSION))
+        if after != before:
+            raise compaction.CompactionMismatch("压缩后的流程状态与压缩前不一致 / the compacted workflow does not "
+                                                "restore to the same open state")
+        return removed
 
     def _timer_marks(self) -> dict[str, str]:
         return {str(t.id): json.dumps(t._get_internal_data("event_value"), default=str)
@@ -213,4 +238,7 @@ class Runner:
 
     def element_states(self) -> dict[str, str]:
         """BPMN element id → 'completed' | 'active' | 'waiting' for diagram colouring."""
-        return element_states(self.wf.get_tasks())
+        states = element_states(self.wf.get_tasks())
+        for bpmn_id in compaction.compacted_elements(self.wf):
+            states.setdefault(bpmn_id, "completed")
+        return states
