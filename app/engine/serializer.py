@@ -17,6 +17,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 
@@ -30,9 +31,29 @@ class _CachedSpecWorkflowConverter(BpmnWorkflowConverter):
         return dct
 
 
+class _ThreadLocalModeRegistry(DefaultRegistry):
+    """SpiffWorkflow's registry with its encoder-mode switch kept per thread.
+
+    ``serialize_json`` flips ``registry._encoder_mode`` for the duration of one dump; on a registry
+    shared by all request threads that flag would leak into another thread's conversion (a spec
+    dumped at deploy would come back with raw datetimes). The flag lives in thread-local storage, so
+    each call sees only its own mode; everything else in the registry is read-only after configuration.
+    """
+
+    _local = threading.local()
+
+    @property
+    def _encoder_mode(self) -> bool:
+        return getattr(self._local, "encoder_mode", False)
+
+    @_encoder_mode.setter
+    def _encoder_mode(self, value: bool) -> None:
+        self._local.encoder_mode = value
+
+
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _CachedSpecWorkflowConverter
-REGISTRY = BpmnWorkflowSerializer.configure(_config)
+REGISTRY = BpmnWorkflowSerializer.configure(_config, registry=_ThreadLocalModeRegistry())
 SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
 SERIALIZER_VERSION = SERIALIZER.VERSION
 
