@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g
+from flask import Flask
 
-from app.config import Config
+from app.config import Config, RuntimeSettings
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -21,18 +21,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     from app import clock
     from app.db import Database
-    from app.services import instances, jobs
 
-    db = Database(config.DATABASE_URL)
+    db = Database(config.DATABASE_URL, RuntimeSettings.from_config(config))
     if config.DEMO:  # only demo/test mode may move the clock; production never reads an offset
         db.install_clock()
     app.extensions["db"] = db
-    instances.configure(config)
-    jobs.LEASE_SECONDS = config.JOB_LEASE_SECONDS
-
-    @app.before_request
-    def _bind_db():
-        g.db = db  # the demo clock re-reads its stored offset by itself, at most once a second
 
     from app.api import init_app as init_api
     from app.web import init_app as init_web

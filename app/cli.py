@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from app import get_db
 from app.errors import AppError
 
 
@@ -16,10 +17,6 @@ def _create_app():
     from app import create_app
 
     return create_app()
-
-
-def _db():
-    return current_app.extensions["db"]
 
 
 def _fail(message: str) -> None:
@@ -30,7 +27,7 @@ def _fail(message: str) -> None:
 def _in_transaction(fn):
     """Run ``fn(session)`` in one transaction; a domain error becomes a one-line message and exit 1."""
     try:
-        with _db().session_scope() as session:
+        with get_db().session_scope() as session:
             return fn(session)
     except AppError as exc:
         _fail(exc.message)
@@ -52,7 +49,7 @@ def db():
 def db_upgrade():
     from app.models.migrate import upgrade
 
-    upgrade(_db())
+    upgrade(get_db())
     click.echo("database is up to date")
 
 
@@ -68,14 +65,14 @@ def deploy(path, author, forms_dir, dry_run):
     """Validate and deploy BPMN/DMN/forms from PATH (a folder or a file)."""
     from pathlib import Path
 
-    from app.services import deploy as svc
+    from app.services.definitions import deploy as svc
 
     root = Path(path)
     if forms_dir is None:
         candidate = (root if root.is_dir() else root.parent).resolve().parent / "forms"
         forms_dir = candidate if candidate.is_dir() else None
     try:
-        with _db().session_scope() as session:
+        with get_db().session_scope() as session:
             results = svc.deploy_folder(session, path, author, forms_dir=forms_dir, dry_run=dry_run)
     except AppError as exc:
         for err in exc.errors:
@@ -103,7 +100,7 @@ def users():
 @click.option("--email", default=None)
 @with_appcontext
 def users_create(username, roles, org, password, display_name, email):
-    from app.services import users as svc
+    from app.services.domain import users as svc
 
     user = _in_transaction(lambda s: svc.create_user(s, username, list(roles), org=org, password=password,
                                                      display_name=display_name, email=email))
@@ -120,7 +117,7 @@ def tokens():
 @click.option("--name", default=None)
 @with_appcontext
 def tokens_create(username, name):
-    from app.services import users as svc
+    from app.services.domain import users as svc
 
     click.echo(_in_transaction(lambda s: svc.create_token(s, username, name)))
 
@@ -144,7 +141,7 @@ def clock_show():
 @click.argument("duration")
 @with_appcontext
 def clock_advance(duration):
-    from app.services import clock_admin
+    from app.demo import clock as clock_admin
 
     now = _in_transaction(lambda s: clock_admin.advance(s, duration, current_app.config["DEMO"]))
     click.echo(f"now={now.isoformat()}")
@@ -154,7 +151,7 @@ def clock_advance(duration):
 @click.argument("when")
 @with_appcontext
 def clock_set(when):
-    from app.services import clock_admin
+    from app.demo import clock as clock_admin
 
     now = _in_transaction(lambda s: clock_admin.set_to(s, when, current_app.config["DEMO"]))
     click.echo(f"now={now.isoformat()}")
@@ -168,12 +165,13 @@ def clock_set(when):
 @with_appcontext
 def worker(once, interval, name):
     """Run due timers, messages and retries (any number of workers may run)."""
-    from app.services import jobs, scheduler
+    from app import worker as scheduler
+    from app.services import jobs
 
     if once:
-        click.echo(jobs.run_due(_db(), worker_id=name))
+        click.echo(jobs.run_due(get_db(), worker_id=name))
         return
-    scheduler.run_forever(_db(), interval or current_app.config["SWEEP_INTERVAL"], name)
+    scheduler.run_forever(get_db(), interval or current_app.config["SWEEP_INTERVAL"], name)
 
 
 @main.command("incidents")
@@ -187,7 +185,7 @@ def incidents_cmd(action, incident_id):
     from app.models.runtime import Incident
     from app.services import jobs
 
-    with _db().session_scope() as session:
+    with get_db().session_scope() as session:
         if action == "list":
             rows = session.scalars(select(Incident).where(Incident.status == "open")).all()
             for i in rows:
@@ -213,7 +211,7 @@ def serve(host, port, threads):
     """Serve the web app and API (waitress) with the in-process scheduler clock."""
     from waitress import serve as waitress_serve
 
-    from app.services import scheduler
+    from app import worker as scheduler
 
     app = current_app._get_current_object()
     if app.config.get("SCHEDULER", True):
@@ -254,12 +252,12 @@ def demo_load(if_empty):
     if not current_app.config["DEMO"]:
         _fail("仅演示模式可加载演示数据(INVESTFLOW_DEMO=1) / demo data needs demo mode")
     try:
-        from app.services.demo import load
+        from app.demo.loader import load
     except ImportError:
         click.echo("no demo loader yet")
         return
     try:
-        summary = load(_db(), if_empty=if_empty, echo=click.echo)
+        summary = load(get_db(), if_empty=if_empty, echo=click.echo)
     except AppError as exc:
         _fail(exc.message)
     click.echo(summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,21 @@ def _bool(name: str, default: bool = False) -> bool:
 
 def default_database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'investflow.db'}"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What the runtime services read: passed in through the Database, never module globals."""
+
+    service_retries: int = 3
+    service_backoff_seconds: float = 10.0
+    script_timeout_seconds: float = 2.0
+    job_lease_seconds: float = 30.0
+
+    @classmethod
+    def from_config(cls, config: Config) -> RuntimeSettings:
+        return cls(service_retries=config.SERVICE_RETRIES, service_backoff_seconds=config.SERVICE_BACKOFF_SECONDS,
+                   script_timeout_seconds=config.SCRIPT_TIMEOUT_SECONDS, job_lease_seconds=config.JOB_LEASE_SECONDS)
 
 
 class Config:

@@ -16,6 +16,23 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
+from app.config import RuntimeSettings
+
+_DEFAULT: Database | None = None
+
+
+def database_of(session: Session) -> Database:
+    """The Database a session belongs to (its settings and caches)."""
+    db = session.info.get("db")
+    if db is None:  # a session made outside Database (rare: scripts, migrations)
+        global _DEFAULT
+        if _DEFAULT is None:
+            _DEFAULT = Database.__new__(Database)
+            from app.services.caches import Caches
+
+            _DEFAULT.settings, _DEFAULT.caches = RuntimeSettings(), Caches()
+        db = _DEFAULT
+    return db
 
 
 def normalize_url(url: str) -> str:
@@ -48,8 +65,18 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str):
+    """Engines, sessions, the runtime settings and the per-database caches.
+
+    Every session made here carries the Database in ``session.info["db"]``, so services reach the
+    settings and caches of *their* database (``database_of(session)``) without module globals.
+    """
+
+    def __init__(self, url: str, settings: RuntimeSettings | None = None):
+        from app.services.caches import Caches
+
         self.url = normalize_url(url)
+        self.settings = settings or RuntimeSettings()
+        self.caches = Caches()
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, immediate=True)
@@ -57,8 +84,8 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.engine
-        self.Session = sessionmaker(self.engine, expire_on_commit=False)
-        self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False, info={"db": self})
+        self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False, info={"db": self})
 
     @property
     def dialect(self) -> str:

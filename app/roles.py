@@ -46,6 +46,3 @@ ROLES: dict[str, Role] = {
     ]
 }
 
-
-def is_role(key: str | None) -> bool:
-    return bool(key) and key in ROLES

@@ -78,7 +78,8 @@ class Server:
         from app import create_app
         from app.config import Config
         from app.models.migrate import upgrade
-        from app.services import deploy, users
+        from app.services.definitions import deploy
+        from app.services.domain import users
 
         self.app = create_app(Config(DATABASE_URL=url, DEMO=False, SCHEDULER=False))
         db = self.app.extensions["db"]
@@ -153,8 +154,8 @@ def timer_lag(server: Server, n: int = 20):
     """Real time, default 1 s sweep: timers due over the next seconds; lag = audit time − due time."""
     from sqlalchemy import select
 
+    from app import worker as scheduler
     from app.models.runtime import AuditEvent, Job
-    from app.services import scheduler
 
     ids = []
     for _ in range(n):
@@ -195,7 +196,8 @@ def pg_throughput(n: int = 1000):
             c.execute(text(f'CREATE DATABASE "{name}"'))
         url = admin_url.rsplit("/", 1)[0] + "/" + name
         server = Server(url)
-        from app.services import clock_admin, instances
+        from app.demo import clock as clock_admin
+        from app.services.runtime import instances
 
         with server.db.session_scope() as s:
             for _ in range(n):
@@ -231,7 +233,8 @@ def inbox_100k(n: int = 100_000):
     from sqlalchemy import insert
 
     from app.models.runtime import HumanTask, Instance
-    from app.services import tasks, users
+    from app.services import tasks
+    from app.services.domain import users
 
     tmp = tempfile.mkdtemp()
     server = Server(f"sqlite:///{tmp}/inbox.db")
@@ -243,7 +246,7 @@ def inbox_100k(n: int = 100_000):
         users.create_user(s, "county", ["county_ipb"], org="c1", password="bench-pass")
     now = dt.datetime.now(dt.UTC)
     rows = [{"id": f"bench-{i:06d}", "instance_id": inst["id"], "process_key": "onboarding", "element_id": "ut3",
-             "name": f"任务{i}", "lane": "county_ipb" if i % 2 else "zsw_office", "candidate_roles": [],
+             "name": f"任务{i}", "lane": "county_ipb" if i % 2 else "zsw_office",
              "state": "open", "due_at": now + dt.timedelta(minutes=i % 5000), "warning": "none",
              "region_code": regions[i % 10], "project_name": f"项目{i % 900}", "created_at": now}
             for i in range(n)]

@@ -79,7 +79,6 @@ def database_url(db_kind, tmp_path, request):
 def app(database_url, tmp_path):
     from app import clock, create_app
     from app.config import Config
-    from app.engine import SPEC_CACHE
     from app.models.migrate import upgrade
 
     config = Config(DATABASE_URL=database_url, DEMO=True, SCHEDULER=False, TESTING=True,
@@ -90,16 +89,7 @@ def app(database_url, tmp_path):
     if db.is_sqlite:
         upgrade(db)
     clock.set_local_offset(__import__("datetime").timedelta(0))
-    SPEC_CACHE._items.clear()  # version ids restart per database
-    from app.services import forms as _forms
-
-    _forms._CACHE.clear()
-    from app.services import instances as _instances
-
-    _instances._VERSION_NUMBERS.clear()
-    from app.services import users as _users
-
-    _users._TOKEN_CACHE.clear()
+    db.caches.clear()  # version ids restart per database
     CALLS.clear()
     FAILURES.clear()
     yield application
@@ -123,7 +113,7 @@ class Clock:
         self.db = db
 
     def advance(self, duration: str):
-        from app.services import clock_admin
+        from app.demo import clock as clock_admin
 
         with self.db.session_scope() as s:
             return clock_admin.advance(s, duration, demo=True, actor="test")
@@ -144,27 +134,27 @@ class Factory:
         self.db = db
 
     def org(self, key, name=None, region_code=None):
-        from app.services import users
+        from app.services.domain import users
 
         with self.db.session_scope() as s:
             users.create_org(s, key, name or key, region_code=region_code)
         return key
 
     def user(self, username, *roles, org=None, password="secret-pass"):
-        from app.services import users
+        from app.services.domain import users
 
         with self.db.session_scope() as s:
             users.create_user(s, username, list(roles), org=org, password=password)
         return username
 
     def token(self, username):
-        from app.services import users
+        from app.services.domain import users
 
         with self.db.session_scope() as s:
             return users.create_token(s, username)
 
     def get_user(self, username):
-        from app.services import users
+        from app.services.domain import users
 
         with self.db.read_scope() as s:
             user = users.get_user(s, username)
@@ -172,7 +162,7 @@ class Factory:
             return user
 
     def deploy(self, *names, author="tester"):
-        from app.services import deploy
+        from app.services.definitions import deploy
 
         files = []
         for name in names:
@@ -185,7 +175,7 @@ class Factory:
         return self.deploy("onboarding.bpmn", "ob-basic.json", "ob-basic-uischema.json")
 
     def start(self, key="onboarding", data=None, business_key=None, version=None):
-        from app.services import instances
+        from app.services.runtime import instances
 
         payload = {"yellow_after": "P1D", "project_name": "测试项目", "amount_wan": 100, **(data or {})}
         with self.db.session_scope() as s:
@@ -205,7 +195,7 @@ class Factory:
         from app.services import tasks
 
         with self.db.session_scope() as s:
-            from app.services import users
+            from app.services.domain import users
 
             user = users.get_user(s, username)
             return tasks.complete_task(s, user, task_id, data or {})

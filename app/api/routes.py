@@ -7,17 +7,16 @@ import functools
 from flask import Blueprint, current_app, g, request
 from sqlalchemy import select
 
-from app import clock
+from app import clock, get_db
 from app.errors import BadRequest, NotAllowed, NotAuthenticated, NotFound
 from app.models.runtime import AuditEvent, Incident, Instance
 from app.params import int_arg
-from app.services import audit, deploy, instances, jobs, messages, migration, tasks, users
+from app.services import audit, jobs, tasks
+from app.services.definitions import deploy
+from app.services.domain import users
+from app.services.runtime import instances, messages, migration
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def _db():
-    return current_app.extensions["db"]
 
 
 def _user_from_request(session):
@@ -38,7 +37,7 @@ def authed(write: bool = True):
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            db = _db()
+            db = get_db()
             scope = db.session_scope() if write else db.read_scope()
             with scope as session:
                 user = _user_from_request(session)
@@ -124,7 +123,7 @@ def list_instances(session, user):
 
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(Instance.id.desc()).offset((page - 1) * per_page).limit(per_page))
-    return {"items": [instances.describe(session, i, with_data=False) for i in rows], "total": total}
+    return {"items": [instances.instance_view(session, i, with_data=False) for i in rows], "total": total}
 
 
 def _visible_instance(session, user, instance_id: int) -> Instance:
@@ -140,7 +139,7 @@ def _visible_instance(session, user, instance_id: int) -> Instance:
 @bp.get("/instances/<int:instance_id>")
 @authed(write=False)
 def get_instance(session, user, instance_id):
-    return instances.describe(session, _visible_instance(session, user, instance_id))
+    return instances.instance_view(session, _visible_instance(session, user, instance_id))
 
 
 @bp.post("/instances/<int:instance_id>/<action>")
@@ -226,7 +225,7 @@ def list_tasks(session, user):
 @bp.get("/tasks/<task_id>")
 @authed(write=False)
 def get_task(session, user, task_id):
-    return tasks.task_detail(session, user, task_id)
+    return tasks.task_view(session, user, task_id)
 
 
 @bp.post("/tasks/<task_id>/claim")

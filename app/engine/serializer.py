@@ -117,5 +117,9 @@ class SpecCache:
                 self._items.popitem(last=False)
         return bundle
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 SPEC_CACHE = SpecCache()

@@ -101,7 +101,6 @@ class HumanTask(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(300))
     lane: Mapped[str | None] = mapped_column(String(100))
-    candidate_roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     assignee: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
     form_file: Mapped[str | None] = mapped_column(String(300))

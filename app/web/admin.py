@@ -10,12 +10,19 @@ import json
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
 from app.models.auth import OrgUnit, User
 from app.models.runtime import AuditEvent, Incident, Instance, ProcessVersion
 from app.params import to_int
 from app.roles import ROLES
-from app.services import audit, deploy, instances, jobs, migration, process_diff, report_projects, reports, users
+from app.services import audit, jobs
+from app.services.definitions import deploy, layout
+from app.services.definitions import diff as process_diff
+from app.services.domain import users
+from app.services.reports import projects as report_projects
+from app.services.reports import reference as reports
+from app.services.runtime import instances, migration
 from app.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -24,10 +31,6 @@ INSTANCE_STATUSES = ("running", "waiting", "suspended", "error", "completed", "c
 JOB_KINDS = {"timer": "定时器", "timer_start": "定时启动", "message": "消息", "start": "启动", "retry": "重试"}
 ORG_TYPES = ("committee", "office", "municipal_dept", "county_gov", "county_ipb", "park_admin", "chain_group",
              "factor_group", "external")
-
-
-def _db():
-    return current_app.extensions["db"]
 
 
 def admin_only(fn):
@@ -60,7 +63,7 @@ def _action(fn):
 @bp.get("/")
 @admin_only
 def index():
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         processes = deploy.list_processes(s)
         counts = _instance_counts(s)
         open_incidents = s.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) or 0
@@ -97,7 +100,7 @@ def deploy_upload():
             files.append((f.filename.replace("\\", "/").rsplit("/", 1)[-1], content))
         if errors is None:
             try:
-                with _db().session_scope() as s:
+                with get_db().session_scope() as s:
                     results = deploy.deploy_files(s, files, author=g.user.username, dry_run=dry_run)
             except DeploymentInvalid as exc:
                 errors = exc.errors
@@ -108,7 +111,7 @@ def deploy_upload():
         else:
             flash("内容与已部署版本相同,未创建新版本 / identical content, no new version", "info")
         return redirect(url_for("admin.index"))
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         processes = deploy.list_processes(s)
         counts = _instance_counts(s)
         open_incidents = s.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) or 0
@@ -120,7 +123,7 @@ def deploy_upload():
 @bp.get("/processes/<key>")
 @admin_only
 def process_detail(key: str):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         versions = deploy.list_versions(s, key)
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
@@ -143,7 +146,7 @@ def _version(session, key: str, number: int) -> ProcessVersion:
 @bp.get("/processes/<key>/versions/<int:number>")
 @admin_only
 def version_detail(key: str, number: int):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         v = _version(s, key, number)
         files = [{"filename": f.filename, "kind": f.kind, "size": len(f.content or b""),
                   "text": (f.content or b"").decode("utf-8", "replace") if f.kind == "form" else None}
@@ -159,17 +162,17 @@ def version_detail(key: str, number: int):
 @bp.get("/processes/<key>/versions/<int:number>/diagram.json")
 @admin_only
 def version_diagram(key: str, number: int):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         v = _version(s, key, number)
         main = next((f for f in v.files if f.filename == v.main_file), None)
-        xml = process_diff.with_layout(main.content).decode("utf-8") if main else None
+        xml = layout.add_diagram_layout(main.content).decode("utf-8") if main else None
     return jsonify({"xml": xml, "states": {}, "due": {}, "process_key": key, "version": number})
 
 
 @bp.get("/processes/<key>/versions/<int:number>/files/<path:filename>")
 @admin_only
 def version_file(key: str, number: int, filename: str):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         v = _version(s, key, number)
         f = next((f for f in v.files if f.filename == filename), None)
         if f is None:
@@ -184,7 +187,7 @@ def version_file(key: str, number: int, filename: str):
 @bp.get("/processes/<key>/diff")
 @admin_only
 def process_diff_view(key: str):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         versions = deploy.list_versions(s, key)
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
@@ -202,7 +205,7 @@ def instances_index():
     f = {k: (request.args.get(k) or "").strip() for k in ("process_key", "status", "business_key", "project_id")}
     page = max(1, to_int(request.args.get("page"), "page", 1))
     per_page = 25
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         stmt = select(Instance)
         if f["process_key"]:
             stmt = stmt.where(Instance.process_key == f["process_key"])
@@ -216,7 +219,7 @@ def instances_index():
             stmt = stmt.where(Instance.id.in_(ids or [-1]))
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = s.scalars(stmt.order_by(Instance.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
-        items = [instances.describe(s, i, with_data=False) for i in rows]
+        items = [instances.instance_view(s, i, with_data=False) for i in rows]
         incidents = [{"id": i.id, "instance_id": i.instance_id, "element_id": i.element_id, "message": i.message,
                       "attempts": i.attempts, "created_at": i.created_at.isoformat()}
                      for i in s.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id))]
@@ -236,9 +239,9 @@ def instances_index():
 @bp.get("/instances/<int:instance_id>")
 @admin_only
 def instance_detail(instance_id: int):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         inst = instances.get_instance(s, instance_id)
-        info = instances.describe(s, inst, with_data=True)
+        info = instances.instance_view(s, inst, with_data=True)
         events = [audit.as_dict(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                                                        .order_by(AuditEvent.id))]
         for e in events:
@@ -255,7 +258,7 @@ def instance_detail(instance_id: int):
 @bp.get("/instances/<int:instance_id>/diagram.json")
 @admin_only
 def instance_diagram(instance_id: int):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         return jsonify(report_projects.instance_diagram(s, instances.get_instance(s, instance_id)))
 
 
@@ -265,7 +268,7 @@ def instance_diagram(instance_id: int):
 def instance_action(instance_id: int, action: str):
     fn = {"suspend": instances.suspend_instance, "resume": instances.resume_instance,
           "cancel": instances.cancel_instance}[action]
-    with _db().session_scope() as s:
+    with get_db().session_scope() as s:
         fn(s, instance_id, g.user.username)
     labels = {"suspend": "已挂起", "resume": "已恢复", "cancel": "已取消"}
     flash(f"实例 {instance_id} {labels[action]}", "success")
@@ -280,7 +283,7 @@ def instance_migrate(instance_id: int):
     if to_version is None:
         raise BadRequest("请选择目标版本 / choose the target version")
     dry_run = request.form.get("dry_run") in ("1", "on", "true")
-    with _db().session_scope() as s:
+    with get_db().session_scope() as s:
         result = migration.migrate_instance(s, instance_id, to_version, g.user.username, dry_run=dry_run)
     flash(_migration_message(result, dry_run), "success" if result["result"] in ("migrated", "allowed",
                                                                                  "unchanged") else "error")
@@ -302,7 +305,7 @@ def _migration_message(r: dict, dry_run: bool) -> str:
 @admin_only
 @_action
 def incident_retry(incident_id: int):
-    with _db().session_scope() as s:
+    with get_db().session_scope() as s:
         info = jobs.retry_incident(s, incident_id, g.user.username)
     flash(f"已重试故障 {incident_id},实例状态:{reports.INSTANCE_STATUS_NAMES.get(info['status'], info['status'])}",
           "success")
@@ -327,13 +330,13 @@ def migrations():
             dst = to_int(values["to_version"], "to_version")
             if src is None or dst is None:
                 raise BadRequest("请填写源版本和目标版本 / from and to versions are required")
-            with _db().session_scope() as s:
+            with get_db().session_scope() as s:
                 result = migration.migrate_bulk(s, values["process_key"], src, dst, g.user.username,
                                                 dry_run=dry_run, business_key=values["business_key"] or None,
                                                 status=values["status"] or None)
         except AppError as exc:
             flash(exc.message, "error")
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         processes = [{"process_key": p["process_key"], "name": p["name"],
                       "versions": [v["version"] for v in deploy.list_versions(s, p["process_key"])]}
                      for p in deploy.list_processes(s)]
@@ -349,7 +352,7 @@ def migrations():
 @admin_only
 def jobs_index():
     kind = (request.args.get("kind") or "").strip() or None
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         items = jobs.list_jobs(s, kind, limit=500)
     return render_template("admin/jobs.html", items=items, kind=kind or "", kinds=JOB_KINDS)
 
@@ -362,7 +365,7 @@ def users_index():
 
 
 def _users_page(values: dict, error: str | None, status: int = 200):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         orgs = s.scalars(select(OrgUnit).order_by(OrgUnit.region_code.is_not(None), OrgUnit.region_code,
                                                   OrgUnit.key)).all()
         org_rows = [{"id": o.id, "key": o.key, "name": o.name, "type": o.type, "region_code": o.region_code,
@@ -393,7 +396,7 @@ def users_create():
             raise BadRequest("密码至少 8 位 / password needs at least 8 characters")
         if not values["roles"]:
             raise BadRequest("请至少选择一个角色 / choose at least one role")
-        with _db().session_scope() as s:
+        with get_db().session_scope() as s:
             users.create_user(s, values["username"], values["roles"], org=values["org"] or None, password=password,
                               display_name=values["display_name"] or None, email=values["email"] or None)
             audit.record(s, "user_created", g.user.username, detail={"username": values["username"],
@@ -411,7 +414,7 @@ def orgs_create():
     try:
         if not values["key"] or not values["name"]:
             raise BadRequest("机构代码和名称必填 / key and name are required")
-        with _db().session_scope() as s:
+        with get_db().session_scope() as s:
             if s.scalar(select(OrgUnit.id).where(OrgUnit.key == values["key"])):
                 raise BadRequest(f"机构代码 {values['key']} 已存在 / org key exists")
             users.create_org(s, values["key"], values["name"], region_code=values["region_code"] or None,

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
+from app import get_db
 from app.errors import NotAllowed, NotAuthenticated
 from app.roles import ROLES
 
@@ -57,10 +58,6 @@ WARNING_LABELS = {"yellow": "黄灯", "red": "红灯", "none": "正常", "green"
 
 
 # -- session user ----------------------------------------------------------------------------------
-def _db():
-    return current_app.extensions["db"]
-
-
 def _load_user(db_session, user_id):
     from app.models.auth import User
 
@@ -79,7 +76,7 @@ def current_user():
     user = None
     uid = session.get(USER_KEY)
     if uid is not None:
-        with _db().read_scope() as s:
+        with get_db().read_scope() as s:
             user = _load_user(s, uid)
             if user is not None:
                 _ = user.org_unit  # joined; make sure it is loaded before detaching
@@ -262,13 +259,13 @@ def login():
     username = ""
     status = 200
     if request.method == "POST":
-        from app.services import users
+        from app.services.domain import users
 
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
         user = None
         if username and password:
-            with _db().read_scope() as s:
+            with get_db().read_scope() as s:
                 user = users.authenticate(s, username, password)
                 uid = user.id if user is not None else None
         if user is None:

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, g, render_template, request, url_for
 
+from app import get_db
 from app.errors import BadRequest, NotAllowed
-from app.services import domain_queries, report_dashboards, report_exports, reports
+from app.services import access
+from app.services.domain import queries as domain_queries
+from app.services.reports import dashboards as report_dashboards
+from app.services.reports import exports as report_exports
+from app.services.reports import reference as reports
 from app.web.auth import login_required
 
 bp = Blueprint("dashboards", __name__)
@@ -17,14 +22,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _YEAR = re.compile(r"^\d{4}$")
 
 
-def _db():
-    return current_app.extensions["db"]
-
-
 def _period(value: str | None) -> str:
     period = (value or "").strip()
     if not period:
-        with _db().read_scope() as s:
+        with get_db().read_scope() as s:
             period = report_dashboards.latest_period(s)
     try:
         domain_queries.month_bounds(period)
@@ -41,16 +42,16 @@ def _year(value: str | None) -> int:
 
 
 def _require_city_level() -> None:
-    if reports.user_region(g.user):
+    if access.user_region(g.user):
         raise NotAllowed("全市汇总报表仅限市级用户导出 / city-wide exports are for city-level users")
 
 
 @bp.get("/dashboards")
 @login_required
 def index():
-    region = reports.user_region(g.user)
+    region = access.user_region(g.user)
     period = _period(request.args.get("period"))
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         data = report_dashboards.dashboard(s, period, region)
         region_name = reports.region_names(s).get(region or "", region) if region else None
     charts = {
@@ -68,7 +69,7 @@ def index():
 def bulletin():
     _require_city_level()
     period = _period(request.args.get("period"))
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         content = report_exports.bulletin_xlsx(s, period)
     return _xlsx(content, f"bulletin-{period}.xlsx")
 
@@ -78,7 +79,7 @@ def bulletin():
 def assessment():
     _require_city_level()
     year = _year(request.args.get("year"))
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         content = report_exports.assessment_xlsx(s, year)
     return _xlsx(content, f"assessment-{year}.xlsx")
 

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, render_template, request
 
 from app import clock
-from app.services import deploy, tasks
+from app.services import tasks
+from app.services.definitions import deploy
 from app.web.auth import login_required, region_name, stage_name
 
 bp = Blueprint("inbox", __name__)

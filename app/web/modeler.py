@@ -10,18 +10,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from sqlalchemy import func, select
 
+from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound, TooLarge
 from app.models.runtime import ProcessVersion
 from app.roles import ROLES
-from app.services import deploy, process_diff
-from app.services.registry import operation_names
+from app.services.definitions import bpmn_xml, deploy, layout
+from app.services.runtime.service_calls import operation_names
 from app.web.auth import roles_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/admin/modeler")
-
-
-def _db():
-    return current_app.extensions["db"]
 
 
 def _latest(session, key: str) -> ProcessVersion | None:
@@ -39,7 +36,7 @@ def index():
     key = (request.args.get("key") or "").strip()
     number = request.args.get("version")
     initial = None
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         processes = [{"process_key": p["process_key"], "name": p["name"], "latest_version": p["latest_version"],
                       "versions": [v["version"] for v in deploy.list_versions(s, p["process_key"])]}
                      for p in deploy.list_processes(s)]
@@ -56,7 +53,7 @@ def index():
             if version is None:
                 raise NotFound(f"流程 {key} 没有该版本 / process {key} has no such version")
             main = next((f for f in version.files if f.filename == version.main_file), None)
-            xml = process_diff.with_layout(main.content).decode("utf-8") if main else ""
+            xml = layout.add_diagram_layout(main.content).decode("utf-8") if main else ""
             initial = {"xml": xml, "filename": version.main_file,
                        "key": key, "version": version.version}
             forms = [f.filename for f in version.files if f.kind == "form"]
@@ -94,7 +91,7 @@ def _bundle(session, filename: str, xml: bytes, key_hint: str | None) -> tuple[l
     files = [(filename, xml)]
     keys: list[str] = []
     try:
-        keys = [p["id"] for p in process_diff.process_ids(xml) if p["id"]]
+        keys = [p["id"] for p in bpmn_xml.process_ids(xml) if p["id"]]
     except AppError:
         keys = []
     if key_hint and key_hint not in keys:
@@ -122,7 +119,7 @@ def _key_hint() -> str | None:
 @roles_required("admin")
 def validate():
     filename, xml = _payload()
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         files, keys = _bundle(s, filename, xml, _key_hint())
     try:
         compiled = deploy.validate_files(files)
@@ -137,7 +134,7 @@ def validate():
 def deploy_diagram():
     filename, xml = _payload()
     try:
-        with _db().session_scope() as s:
+        with get_db().session_scope() as s:
             files, _keys = _bundle(s, filename, xml, _key_hint())
             versions = deploy.deploy_files(s, files, author=g.user.username)
     except DeploymentInvalid as exc:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from app import get_db
 from app.errors import NotFound
 from app.models.domain import Notification
-from app.services import notifications as svc
+from app.services.domain import notifications as svc
 from app.web.auth import login_required, safe_next
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-
-
-def _db():
-    return current_app.extensions["db"]
 
 
 def _visible(user):
@@ -23,7 +20,7 @@ def _visible(user):
 
 def unread_count(user) -> int:
     """Unread notifications the user may see (one indexed COUNT)."""
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         return int(s.scalar(select(func.count()).select_from(Notification)
                             .where(_visible(user), Notification.read_at.is_(None))) or 0)
 
@@ -39,7 +36,7 @@ def _plain(row: Notification) -> dict:
 def index():
     user = g.user
     unread_only = request.args.get("unread") == "1"
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         rows = svc.list_for_user(s, user.id, user.roles or [], user.region_code, unread_only=unread_only, limit=100)
         items = [_plain(r) for r in rows]
     return render_template("inbox/notifications.html", items=items, unread_only=unread_only)
@@ -48,7 +45,7 @@ def index():
 def _mark(ids: list[int]) -> int:
     user = g.user
     marked = 0
-    with _db().session_scope() as s:
+    with get_db().session_scope() as s:
         if ids:
             visible = set(s.scalars(select(Notification.id).where(Notification.id.in_(ids), _visible(user))))
         else:  # all unread

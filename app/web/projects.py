@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file, url_for
+from flask import Blueprint, g, jsonify, render_template, request, send_file, url_for
 
+from app import get_db
 from app.errors import NotFound
 from app.params import int_arg
-from app.services import report_projects, reports
+from app.services import access
+from app.services.reports import projects as report_projects
+from app.services.reports import reference as reports
 from app.web.auth import login_required
 
 bp = Blueprint("projects", __name__)
@@ -15,19 +18,15 @@ bp = Blueprint("projects", __name__)
 LIST_FILTERS = ("region_code", "stage", "light", "tier", "chain_code", "status", "q")
 
 
-def _db():
-    return current_app.extensions["db"]
-
-
 @bp.get("/projects")
 @login_required
 def index():
-    region = reports.user_region(g.user)
+    region = access.user_region(g.user)
     filters = {k: (request.args.get(k) or "").strip() for k in LIST_FILTERS}
     if region:
         filters["region_code"] = region
     page = max(1, int_arg("page", 1))
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         data = report_projects.list_projects(s, region_code=region, filters=filters, page=page)
         options = reports.filter_options(s, region)
 
@@ -43,9 +42,9 @@ def index():
 @bp.get("/projects/<int:project_id>")
 @login_required
 def detail(project_id: int):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         project = report_projects.get_project(s, project_id)
-        reports.check_project_scope(g.user, project.region_code)
+        access.check_region(g.user, project.region_code)
         data = report_projects.project_detail(s, project_id)
     selected = int_arg("instance")
     diagram_instance = selected if selected in {i["id"] for i in data["instances"]} else data["main_instance_id"]
@@ -58,9 +57,9 @@ def detail(project_id: int):
 @bp.get("/projects/<int:project_id>/diagram.json")
 @login_required
 def diagram(project_id: int):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         project = report_projects.get_project(s, project_id)
-        reports.check_project_scope(g.user, project.region_code)
+        access.check_region(g.user, project.region_code)
         data = report_projects.project_diagram(s, project_id, int_arg("instance"))
     return jsonify(data)
 
@@ -72,9 +71,9 @@ def document(project_id: int, sha256: str):
     from app.web.tasks import ALLOWED_TYPES, attachment_path
 
     path = attachment_path(sha256)  # 404 for anything that is not a stored sha256
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         project = report_projects.get_project(s, project_id)
-        reports.check_project_scope(g.user, project.region_code)
+        access.check_region(g.user, project.region_code)
         doc = report_projects.project_document(s, project_id, sha256)
     if not path.is_file():
         raise NotFound("附件文件不存在 / attachment file missing")

@@ -26,8 +26,11 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from app import get_db
 from app.errors import FormInvalid, NotFound
-from app.services import forms, instances, tasks
+from app.services import tasks
+from app.services.runtime import instances
+from app.services.tasks import forms
 from app.web import formrender
 from app.web.auth import login_required, safe_next
 
@@ -51,10 +54,6 @@ _MD = MarkdownIt("js-default")  # html disabled, links validated
 _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~\"'=&:;/?$%@^,])")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "a", "code", "pre", "blockquote", "h1", "h2",
                 "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td", "del", "s"}
-
-
-def _db():
-    return current_app.extensions["db"]
 
 
 # -- instructions (BPMN instructionsForEndUser) --------------------------------------------------------
@@ -198,7 +197,7 @@ def _diagram_url(detail: dict, user) -> str | None:
 
 
 def _load(session, task_id: str):
-    detail = tasks.task_detail(session, g.user, task_id)
+    detail = tasks.task_view(session, g.user, task_id)
     data = {}
     if detail["state"] == "open":
         try:
@@ -221,7 +220,7 @@ def _initial_values(detail: dict, data: dict) -> dict:
 @bp.get("/<task_id>")
 @login_required
 def show(task_id: str):
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         detail, data, instructions = _load(s, task_id)
     return _page(detail, instructions, _initial_values(detail, data))
 
@@ -230,7 +229,7 @@ def show(task_id: str):
 @login_required
 def submit(task_id: str):
     user = g.user
-    with _db().read_scope() as s:
+    with get_db().read_scope() as s:
         detail, data, instructions = _load(s, task_id)
     schema, ui = detail.get("form"), detail.get("ui_schema")
     upload_errors: list[dict] = []
@@ -238,7 +237,7 @@ def submit(task_id: str):
     values = formrender.coerce(schema, ui, request.form, _files_resolver(upload_errors), previous)
 
     if request.form.get("action") == "draft":
-        with _db().session_scope() as s:
+        with get_db().session_scope() as s:
             tasks.save_draft(s, user, task_id, values)
         if upload_errors:
             return _page(detail, instructions, values, upload_errors, 422)
@@ -255,7 +254,7 @@ def submit(task_id: str):
             seen = {e["field"] for e in upload_errors}
             raise FormInvalid("表单填写有误,请按提示修改 / the form has errors",
                               upload_errors + [e for e in other if e.get("field") not in seen])
-        with _db().session_scope() as s:
+        with get_db().session_scope() as s:
             tasks.complete_task(s, user, task_id, values)
     except FormInvalid as exc:
         return _page(detail, instructions, values, exc.errors, 422)
@@ -266,7 +265,7 @@ def submit(task_id: str):
 @bp.post("/<task_id>/claim")
 @login_required
 def claim(task_id: str):
-    with _db().session_scope() as s:
+    with get_db().session_scope() as s:
         tasks.claim_task(s, g.user, task_id)
     flash("已认领,任务已转入“我的”待办", "success")
     return redirect(safe_next(request.form.get("next")) or url_for("tasks.show", task_id=task_id))
@@ -275,7 +274,7 @@ def claim(task_id: str):
 @bp.post("/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
-    with _db().session_scope() as s:
+    with get_db().session_scope() as s:
         tasks.unclaim_task(s, g.user, task_id)
     flash("已退回,任务重新进入可认领列表", "info")
     return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
@@ -285,8 +284,8 @@ def unclaim(task_id: str):
 @login_required
 def attachment(task_id: str, sha256: str):
     path = attachment_path(sha256)
-    with _db().read_scope() as s:
-        detail = tasks.task_detail(s, g.user, task_id)
+    with get_db().read_scope() as s:
+        detail = tasks.task_view(s, g.user, task_id)
         found = _referenced(detail.get("draft"), sha256)
         if not found:
             instance = instances.get_instance(s, detail["instance_id"])

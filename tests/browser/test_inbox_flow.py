@@ -56,7 +56,7 @@ UI = {"ui:order": ["industry", "headcount", "top500", "contacts"], "headcount": 
 
 @pytest.fixture
 def scenario(factory, db):
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     files = [("cr.bpmn", BPMN.encode()), ("cr.json", json.dumps(SCHEMA, ensure_ascii=False).encode()),
              ("cr-uischema.json", json.dumps(UI, ensure_ascii=False).encode())]
@@ -158,7 +158,7 @@ def test_county_staff_flow(page, live_server, scenario, factory, screenshot):
 
     # the submitted data were typed by the schema
     from app.models.runtime import Instance
-    from app.services import instances
+    from app.services.runtime import instances
 
     with factory.db.read_scope() as s:
         data = instances.instance_data(s, s.get(Instance, scenario["a"]))

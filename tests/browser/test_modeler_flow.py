@@ -126,7 +126,7 @@ def test_unknown_operator_is_marked_on_the_canvas_then_fixed(live_server, page, 
 
 
 def test_bulk_migration_dry_run_then_chunks_with_progress(live_server, page, screenshot, factory, db):
-    from app.services import deploy
+    from app.services.definitions import deploy
     from tests.conftest import FIXTURES
 
     factory.deploy_onboarding()

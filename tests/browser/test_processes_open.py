@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_each_city_process_opens_in_the_modeler(live_server, page, screenshot, factory, db, vendored):  # noqa: F811
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     with db.session_scope() as s:
         versions = deploy.deploy_folder(s, ROOT / "processes", "tester", forms_dir=ROOT / "forms")

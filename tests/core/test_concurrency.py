@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.errors import AppError
 from app.models.runtime import AuditEvent, HumanTask
-from app.services import tasks, users
+from app.services import tasks
+from app.services.domain import users
 
 pytestmark = pytest.mark.parametrize("db_kind", ["sqlite", "pg"], indirect=True)
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.errors import DeploymentInvalid
 from app.models.runtime import ProcessVersion
-from app.services import deploy
+from app.services.definitions import deploy
 
 FIX = Path(__file__).parent.parent / "fixtures" / "bpmn"
 ONBOARDING = (FIX / "onboarding.bpmn").read_bytes()

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.errors import NotFound
 from app.models.runtime import Incident, Instance, Job
-from app.services import jobs, messages, migration
+from app.services import jobs
+from app.services.runtime import messages, migration
 from tests.support import CALLS, FAILURES
 
 FIX = Path(__file__).parent.parent / "fixtures" / "bpmn"
@@ -99,7 +100,7 @@ def test_operator_outbox_message_is_delivered_by_a_job(factory, db):
 
 
 def _deploy_v2(db, old: bytes, new: bytes):
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     files = [("onboarding.bpmn", (FIX / "onboarding.bpmn").read_bytes().replace(old, new))]
     files += [(n, (FIX / n).read_bytes()) for n in ("ob-basic.json", "ob-basic-uischema.json")]
@@ -132,7 +133,9 @@ def test_forbidden_migration_names_the_changed_element_and_bulk_dry_run(factory,
     done = factory.start()
     factory.complete(factory.open_tasks(done["id"])["ut1"], {"project_name": "a", "amount_wan": 1})
     fresh = factory.start()
-    _deploy_v2(db, "填写项目基本信息".encode(), "填写项目信息(新)".encode())
+    _deploy_v2(db, "的基本信息</spiffworkflow:instructionsForEndUser>".encode(),  # a script on a completed task
+               "的基本信息</spiffworkflow:instructionsForEndUser><spiffworkflow:preScript>checked = True"
+               "</spiffworkflow:preScript>".encode())
     with db.session_scope() as s:
         refused = migration.migrate_instance(s, done["id"], 2, "admin")
     assert refused["result"] == "refused" and refused["changed"] == ["ut1"]

@@ -35,10 +35,10 @@ def _instance(db, instance_id):
 
 
 def _data(db, instance_id):
-    from app.services import instances
+    from app.services import runtime
 
     with db.read_scope() as s:
-        return instances.instance_data(s, s.get(Instance, instance_id))
+        return runtime.instance_data(s, s.get(Instance, instance_id))
 
 
 def _drive(factory, db, clock, key, rounds, remind_every=None):

@@ -1,9 +1,11 @@
+import dataclasses
+
 """Scripts run restricted and within a time budget: a runaway loop becomes a failure, not a hung worker."""
 
 from sqlalchemy import select
 
 from app.models.runtime import AuditEvent, Job
-from app.services import deploy, instances
+from app.services.definitions import deploy
 
 LOOP = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://t">
@@ -22,7 +24,7 @@ while True:
 
 
 def test_a_runaway_script_is_stopped_by_its_time_budget(factory, db, monkeypatch):
-    monkeypatch.setattr(instances, "SCRIPT_TIMEOUT", 0.2)
+    monkeypatch.setattr(db, "settings", dataclasses.replace(db.settings, script_timeout_seconds=0.2))
     with db.session_scope() as s:
         deploy.deploy_files(s, [("runaway.bpmn", LOOP.encode())], "tester")
     info = factory.start("runaway", data={})

@@ -117,7 +117,7 @@ def test_timer_start_event_creates_one_instance_per_occurrence(factory, clock, d
 def test_new_version_takes_over_timer_start_schedule(factory, db):
     from pathlib import Path
 
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     factory.deploy("timers.bpmn")
     xml = (Path(__file__).parent.parent / "fixtures" / "bpmn" / "timers.bpmn").read_bytes()

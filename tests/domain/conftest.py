@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.models.base import Base
-from app.services.operators import OperatorContext, load_all
+from app.services.runtime.service_calls import OperatorContext, load_all
 
 try:
     import app.models  # noqa: F401  (all tables: runtime, auth, domain)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.demo import loader as demo
+from app.demo.data import REGIONS
 from app.models.auth import User
 from app.models.domain import Chain, Park, Project, Region, TimelineEvent
 from app.models.runtime import Instance
 from app.roles import ROLES
-from app.services import demo
-from app.services.demo_data import REGIONS
 
 CODES = {"530802", "530821", "530822", "530823", "530824", "530825", "530826", "530827", "530828", "530829"}
 
@@ -28,8 +28,8 @@ def _snapshot(database) -> tuple:
 
 
 def _deploy(database) -> str | None:
-    from app.services import deploy
-    from app.services.deploy import DeploymentInvalid
+    from app.services.definitions import deploy
+    from app.services.definitions.deploy import DeploymentInvalid
 
     try:
         with database.session_scope() as s:

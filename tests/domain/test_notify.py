@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models.domain import Notification, TimelineEvent
-from app.services import notifications
+from app.services.domain import notifications
 
 
 @pytest.fixture

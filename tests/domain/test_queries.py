@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from app.models.domain import Agreement, Complaint, FundsArrival, Project, Visit
-from app.services import domain_queries as q
+from app.services.domain import queries as q
 
 UTC = dt.UTC
 

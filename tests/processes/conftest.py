@@ -24,12 +24,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from app import clock as app_clock
+from app.demo import data as D
+from app.demo.loader import fill_value
 from app.engine import Runner
 from app.models.domain import Chain, Enterprise, Notification, Project, Region, StageRecord, TimelineEvent
 from app.models.runtime import AuditEvent, HumanTask, Instance, Job, MessageSubscription
-from app.services import demo_data as D
-from app.services import deploy, forms, instances, users
-from app.services.demo import fill_value
+from app.services.definitions import deploy, versions
+from app.services.domain import users
+from app.services.runtime import instances
+from app.services.tasks import forms
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
@@ -172,7 +175,7 @@ class Flow:
         task = self.task(instance_id, element_id)
         with self.db.read_scope() as s:
             version_id = s.scalar(select(Instance.version_id).where(Instance.id == instance_id))
-            schema = forms.load_form(s, version_id, task.form_file)
+            schema = versions.load_form(s, version_id, task.form_file)
         return self.factory.complete(task.id, form_data(schema, overrides), username=username)
 
     def advance(self, duration: str) -> int:
@@ -279,7 +282,7 @@ class Flow:
         outermost workflow, across embedded subprocesses) and the total number of tasks."""
         with self.db.read_scope() as s:
             inst = s.get(Instance, instance_id)
-            runner = Runner.restore(inst.state, instances._bundle(s, inst.version_id), None, inst.serializer_version)
+            runner = Runner.restore(inst.state, versions.spec_for_version(s, inst.version_id), None, inst.serializer_version)
         wf = runner.wf
         depths = {}
         for view in runner.user_tasks():

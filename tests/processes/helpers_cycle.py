@@ -14,9 +14,12 @@ from collections.abc import Callable
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
+from app.demo import clock as clock_admin
 from app.models.domain import AssessmentScore, CapacityLedger, Complaint, Report, Visit
 from app.models.runtime import HumanTask, Instance, Job, ProcessVersion
-from app.services import clock_admin, forms, instances, timer_starts
+from app.services.definitions import occurrences as timer_starts
+from app.services.definitions import versions
+from app.services.runtime import instances
 from tests.processes.conftest import Flow, form_data
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -84,7 +87,7 @@ def complete_task(flow: Flow, task: HumanTask, overrides: dict | None = None, us
     """Complete one given task (not "the newest of its element") with schema-valid data + overrides."""
     with flow.db.read_scope() as s:
         version_id = s.scalar(select(Instance.version_id).where(Instance.id == task.instance_id))
-        schema = forms.load_form(s, version_id, task.form_file)
+        schema = versions.load_form(s, version_id, task.form_file)
     return flow.factory.complete(task.id, form_data(schema, overrides), username=username)
 
 

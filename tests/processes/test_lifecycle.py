@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from app.services import messages
+from app.services.runtime import messages
 from tests.processes.conftest import (
     ADVANCE,
     PANEL_CONDITIONAL,

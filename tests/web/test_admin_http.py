@@ -27,7 +27,7 @@ def login(client, username, password="secret-pass"):
 @pytest.fixture
 def two_versions(factory, db):
     """onboarding v1 (fixture) and v2 (ut2 renamed, red timer P3D → P5D, a new end event name)."""
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     factory.deploy_onboarding()
     v2 = (ONBOARDING.replace('name="初审"'.encode(), 'name="初审(修订)"'.encode())
@@ -104,7 +104,8 @@ def test_diff_lists_the_changed_elements(client, people, two_versions):
 
 
 def test_diff_service_reports_added_removed_and_form_fields(db, two_versions):
-    from app.services import deploy, process_diff
+    from app.services.definitions import deploy
+    from app.services.definitions import diff as process_diff
 
     v3 = ONBOARDING.replace(b'<bpmn:endEvent id="end_red">', b'<bpmn:endEvent id="end_red2" name="\xe7\xba\xa2">') \
         .replace(b'targetRef="end_red"', b'targetRef="end_red2"')
@@ -121,7 +122,7 @@ def test_diff_service_reports_added_removed_and_form_fields(db, two_versions):
 
 
 def test_xss_in_process_names_is_escaped(client, people, db):
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     bad = ONBOARDING.replace('name="测试入库流程"'.encode(), f'name="流程{XSS.replace("<", "&lt;")}"'.encode()) \
         .replace('name="初审"'.encode(), f'name="初审{XSS.replace("<", "&lt;")}"'.encode())

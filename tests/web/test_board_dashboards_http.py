@@ -229,7 +229,7 @@ def test_assessment_export_contains_the_scores(client, people, data):
 def test_dashboard_opens_on_the_latest_month_with_data(client, people, data):
     """Data up to May 2026: with today in a later, still empty month the dashboard opens on 2026-05."""
     from app import clock as app_clock
-    from app.services.domain_queries import period_of
+    from app.services.domain.queries import period_of
 
     login(client, "leader")
     html = client.get("/dashboards").get_data(as_text=True)

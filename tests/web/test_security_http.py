@@ -58,7 +58,7 @@ def esc(text: str) -> str:
 
 @pytest.fixture
 def xss_task(factory, db):
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     bpmn = BPMN.replace("TASKNAME", esc("任务" + XSS)).replace("INSTRUCTIONS", esc(INSTRUCTIONS))
     files = [("x.bpmn", bpmn.encode()), ("x.json", json.dumps(SCHEMA).encode()), ("x-uischema.json", json.dumps(UI).encode())]

@@ -78,7 +78,7 @@ PDF = b"%PDF-1.4\n%test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def deploy_rich(db, instructions="请核实 **{{ project_name }}** 的情况后报送。"):
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     bpmn = RICH_BPMN.replace("INSTRUCTIONS", instructions.replace("&", "&amp;").replace("<", "&lt;")
                              .replace(">", "&gt;"))
@@ -174,7 +174,7 @@ def test_invalid_submit_is_422_with_chinese_messages_by_the_fields_and_values_ke
 
 def test_valid_submit_coerces_types_completes_and_the_next_task_is_for_the_office(client, rich, factory, db):
     from app.models.runtime import Instance
-    from app.services import instances
+    from app.services.runtime import instances
 
     login(client, "xm")
     token = csrf(client, f"/tasks/{rich['task']}")
@@ -211,7 +211,7 @@ def test_valid_submit_coerces_types_completes_and_the_next_task_is_for_the_offic
 
 def test_unchecked_boolean_is_false_and_empty_optional_fields_are_omitted(client, rich, db):
     from app.models.runtime import Instance
-    from app.services import instances
+    from app.services.runtime import instances
 
     login(client, "xm")
     token = csrf(client, f"/tasks/{rich['task']}")
@@ -265,7 +265,7 @@ def test_file_upload_is_stored_by_content_hash_and_kept(client, rich, app):
 
 def test_submitted_file_value_is_sha_name_size_type(client, rich, db):
     from app.models.runtime import Instance
-    from app.services import instances
+    from app.services.runtime import instances
 
     login(client, "xm")
     form = valid_form(csrf(client, f"/tasks/{rich['task']}"))

@@ -1,1 +1,0 @@
-"""Domain operators (DB-aware service-task operations), one module per area."""

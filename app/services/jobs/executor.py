@@ -1,0 +1,155 @@
+"""Durable jobs: leased by any number of workers, each applied exactly once (rule 6).
+
+A worker leases due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional UPDATE under
+SQLite's serial writer lock), then runs each job in its own transaction that first deletes the job
+row *conditioned on still holding its lease*. The delete and the state change commit together
+under the instance lock, so a job whose lease expired and was re-taken by another worker is
+applied by exactly one of them; the loser's delete matches nothing and it rolls back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.engine import StepResult
+from app.errors import Conflict, NotFound
+from app.models.runtime import Incident, Instance, Job
+from app.services import audit
+from app.services.jobs.kinds import apply_job
+from app.services.runtime.change import InstanceChange, apply_change, lock_instance
+from app.services.runtime.failures import backoff
+from app.services.runtime.instances import instance_view
+
+log = logging.getLogger(__name__)
+MAX_JOB_ATTEMPTS = 5
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire(db, owner: str, limit: int = 50, now: dt.datetime | None = None) -> list[int]:
+    """Lease up to ``limit`` due jobs for ``owner``; returns their ids."""
+    now = now or clock.now()
+    lease_until = now + dt.timedelta(seconds=db.settings.job_lease_seconds)
+    token = f"{owner}#{uuid.uuid4().hex[:8]}"
+    free = or_(Job.lease_until.is_(None), Job.lease_until < now)
+    suspended = select(Instance.id).where(Instance.status.in_(("suspended", "error")))
+    runnable = or_(Job.instance_id.is_(None), Job.instance_id.not_in(suspended))
+    with db.session_scope() as session:
+        if db.is_sqlite:
+            ids = select(Job.id).where(Job.due_at <= now, free, runnable).order_by(Job.due_at).limit(limit)
+            session.execute(update(Job).where(Job.id.in_(ids.scalar_subquery()))
+                            .values(lease_owner=token, lease_until=lease_until)
+                            .execution_options(synchronize_session=False))
+            return list(session.scalars(select(Job.id).where(Job.lease_owner == token)))
+        rows = session.scalars(select(Job).where(Job.due_at <= now, free, runnable).order_by(Job.due_at)
+                               .limit(limit).with_for_update(skip_locked=True)).all()
+        for job in rows:
+            job.lease_owner, job.lease_until = token, lease_until
+        return [j.id for j in rows]
+
+
+def run_job(db, job_id: int) -> bool:
+    """Apply one leased job in its own transaction. True when it was applied."""
+    with db.session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return False
+        owner = job.lease_owner
+        instance_id = job.instance_id
+        try:
+            if instance_id is not None:  # the lease check below must happen under the instance lock
+                lock_instance(session, instance_id, load=False)
+            taken = session.execute(delete(Job).where(Job.id == job_id, Job.lease_owner == owner)
+                                    .execution_options(synchronize_session=False))
+            if taken.rowcount != 1:
+                session.rollback()
+                return False
+            session.expunge(job)
+        except (Conflict, NotFound) as exc:
+            log.info("job %s dropped: %s", job_id, exc.message)
+            return True
+        savepoint = session.begin_nested()  # the job row's delete commits even when the kind gives up
+        try:
+            apply_job(session, job)
+            savepoint.commit()
+        except (Conflict, NotFound) as exc:
+            # the target moved on (completed, cancelled, gone): nothing of the half-done change is kept
+            savepoint.rollback()
+            log.info("job %s dropped: %s", job_id, exc.message)
+        return True
+
+
+def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int = 100) -> int:
+    """Run every job due now (repeating while new ones become due); return how many ran."""
+    owner = worker_id or worker_name()
+    clock.refresh()
+    ran = 0
+    for _ in range(max_rounds):
+        ids = acquire(db, owner, limit)
+        if not ids:
+            break
+        for job_id in ids:
+            try:
+                if run_job(db, job_id):
+                    ran += 1
+            except Exception as exc:  # one bad job must not stop the sweep
+                log.exception("job %s failed", job_id)
+                _record_failure(db, job_id, exc)
+    return ran
+
+
+
+def _record_failure(db, job_id: int, exc: Exception) -> None:
+    """Back off a job that raised; after MAX_JOB_ATTEMPTS park it (visible in the job list) and audit it."""
+    with db.session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.attempts += 1
+        job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        job.lease_owner = job.lease_until = None
+        if job.attempts >= MAX_JOB_ATTEMPTS:
+            job.due_at = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+            audit.record(session, "job_failed", "system", instance_id=job.instance_id, element_id=job.element_id,
+                         detail={"job_id": job.id, "kind": job.kind, "error": job.last_error})
+        else:
+            job.due_at = clock.now() + backoff(job.attempts + 1, db.settings.job_lease_seconds)
+
+
+def list_jobs(session: Session, kind: str | None = None, limit: int = 200) -> list[dict]:
+    stmt = select(Job).order_by(Job.due_at).limit(limit)
+    if kind:
+        stmt = stmt.where(Job.kind == kind)
+    return [{"id": j.id, "kind": j.kind, "due_at": j.due_at.isoformat(), "instance_id": j.instance_id,
+             "element_id": j.element_id, "attempts": j.attempts, "lease_owner": j.lease_owner,
+             "last_error": j.last_error} for j in session.scalars(stmt)]
+
+
+def retry_incident(session: Session, incident_id: int, actor: str) -> dict:
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.status != "open":
+        raise NotFound("事件不存在或已处理 / incident not found or not open")
+    instance_id = incident.instance_id
+    incident.status, incident.resolved_at = "resolved", clock.now()
+    session.flush()
+
+    def retry(unit: InstanceChange) -> StepResult:
+        return unit.runner.retry_task(incident.task_id) if incident.task_id else unit.runner.step()
+
+    unit = apply_change(session, instance_id, actor, retry)
+    audit.record(session, "incident_retried", actor, instance_id=instance_id, element_id=incident.element_id)
+    return instance_view(session, unit.instance, with_data=False)
+
+
+def pending_for(session: Session, instance_id: int) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.instance_id == instance_id)))

@@ -1,0 +1,174 @@
+"""The one path every state change takes (ARCHITECTURE rule 4).
+
+``apply_change`` locks the instance row, restores the workflow, lets the caller change it, and
+``save_change`` writes it back with a ``lock_version`` guard while bringing every projection in
+step — all inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app import clock
+from app.db import database_of
+from app.engine import Runner, StepResult
+from app.errors import Conflict, NotFound
+from app.models.runtime import HumanTask, Incident, Instance
+from app.services import audit
+from app.services.definitions.versions import spec_for_version
+from app.services.runtime import projections
+from app.services.runtime.failures import handle_service_failure
+from app.services.runtime.service_calls import OperatorContext, script_engine
+
+
+@dataclass
+class InstanceChange:
+    """A locked instance with its restored workflow and the operator context of this change."""
+
+    session: Session
+    instance: Instance
+    runner: Runner
+    ctx: OperatorContext
+    open_tasks: list | None = None  # the open task rows after save_change()
+    prior_attempts: int = 0  # failed attempts of the service task this change retries
+
+
+# Hot-path statements are built once with bind parameters.
+_T = Instance.__table__
+_SELECT_INSTANCE = select(_T).where(_T.c.id == bindparam("instance_id"))
+_LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update()
+_LOCK_ONLY = select(_T.c.id).where(_T.c.id == bindparam("instance_id")).with_for_update()
+_UPDATE_INSTANCE = (update(_T)
+                    .where(_T.c.id == bindparam("_id"), _T.c.lock_version == bindparam("_lock_version"))
+                    .values(state=bindparam("state"), lock_version=bindparam("lock_version"),
+                            updated_at=bindparam("updated_at"), summary=bindparam("summary"),
+                            status=bindparam("status"), ended_at=bindparam("ended_at")))
+
+
+def lock_instance(session: Session, instance_id: int, load: bool = True) -> Instance | None:
+    """Lock the instance row for this transaction; return it as a detached snapshot.
+
+    PostgreSQL takes ``SELECT … FOR UPDATE``; SQLite writers already hold the database's write lock
+    (``BEGIN IMMEDIATE``). With ``load=False`` only the lock is taken (PostgreSQL) and nothing is read.
+    """
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if not load:
+        if not sqlite:
+            session.execute(_LOCK_ONLY, {"instance_id": instance_id})
+        return None
+    row = session.execute(_SELECT_INSTANCE if sqlite else _LOCK_INSTANCE,
+                          {"instance_id": instance_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在 / instance {instance_id} not found")
+    return Instance(**row)
+
+
+def new_context(session: Session, instance: Instance, actor: str, now=None) -> OperatorContext:
+    return OperatorContext(session=session, instance_id=instance.id, process_key=instance.process_key,
+                           business_key=instance.business_key, now=now or clock.now(), actor=actor)
+
+
+def open_change(session: Session, instance_id: int, actor: str) -> InstanceChange:
+    """Lock and restore an instance for a change (callers normally use ``apply_change``)."""
+    instance = lock_instance(session, instance_id)
+    ctx = new_context(session, instance, actor)
+    engine = script_engine(ctx, database_of(session).settings.script_timeout_seconds)
+    runner = Runner.restore(instance.state, spec_for_version(session, instance.version_id), engine,
+                            instance.serializer_version)
+    return InstanceChange(session, instance, runner, ctx)
+
+
+def apply_change(session: Session, instance_id: int, actor: str, change: Callable[[InstanceChange], StepResult],
+                 allow_suspended: bool = False) -> InstanceChange:
+    unit = open_change(session, instance_id, actor)
+    if unit.instance.status in ("completed", "cancelled"):
+        raise Conflict(f"实例已结束({unit.instance.status}) / instance is {unit.instance.status}")
+    if unit.instance.status == "suspended" and not allow_suspended:
+        raise Conflict("实例已挂起 / instance is suspended")
+    result = change(unit)
+    save_change(unit, result)
+    return unit
+
+
+def derive_status(session: Session, instance: Instance, *, done: bool, has_tasks: bool, incident: bool) -> str:
+    """The status an instance has after a change (one rule for every path)."""
+    if done:
+        return "cancelled" if instance.status == "cancelled" else "completed"
+    if instance.status in ("suspended", "cancelled"):
+        return instance.status
+    if incident or (instance.status == "error" and session.scalar(
+            select(Incident.id).where(Incident.instance_id == instance.id, Incident.status == "open").limit(1))):
+        return "error"
+    return "running" if has_tasks else "waiting"
+
+
+def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> None:
+    """Write the workflow back and bring every projection in step, in the caller's transaction.
+
+    Projections that did not change are not touched: the instance summary remembers the timer and
+    message signatures it last wrote, so a plain task completion costs few statements.
+    """
+    session, instance, runner = unit.session, unit.instance, unit.runner
+    now = clock.now()
+    for element in result.fired_timers:
+        audit.record(session, "timer_fired", "system", instance_id=instance.id, element_id=element)
+    summary = projections.summary_of(runner.data)
+    done = runner.completed
+    views = [] if done else runner.user_tasks()
+    timers = [] if done else runner.timers()
+    waiting = [] if done else runner.waiting_messages()
+    marks = projections.signatures(timers, waiting)
+    previous = instance.summary or {}
+    unit.open_tasks = projections.sync_tasks(session, instance, views, summary, new)
+    if previous.get("_timers", []) != marks["_timers"]:
+        projections.sync_timers(session, instance, timers, new)
+    if previous.get("_messages", []) != marks["_messages"]:
+        projections.sync_subscriptions(session, instance, waiting, new)
+    projections.flush_outbox(session, unit.ctx)
+    incident = handle_service_failure(session, instance, result, unit.prior_attempts) if result.failure else False
+    status = derive_status(session, instance, done=done, has_tasks=bool(views), incident=incident)
+    summary.update(marks)
+    state = runner.dump()
+    ended = now if status in ("completed", "cancelled") else None
+    if status == "completed" and instance.status != "completed":
+        audit.record(session, "instance_completed", unit.ctx.actor, instance_id=instance.id)
+    if new:
+        instance.state, instance.summary, instance.status, instance.updated_at = state, summary, status, now
+        instance.ended_at = ended
+        session.flush()
+        return
+    _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
+                                    "ended_at": ended})
+
+
+def _write_back(session: Session, instance: Instance, values: dict) -> None:
+    updated = session.connection().execute(_UPDATE_INSTANCE, {
+        "_id": instance.id, "_lock_version": instance.lock_version, "lock_version": instance.lock_version + 1,
+        **values})
+    if updated.rowcount != 1:
+        raise Conflict("实例已被他人修改,请刷新后重试 / the instance changed meanwhile; reload and retry")
+    for key, value in {**values, "lock_version": instance.lock_version + 1}.items():
+        set_committed_value(instance, key, value)
+    session.flush()
+
+
+def set_status(session: Session, instance: Instance, status: str) -> None:
+    """Change only the status of a locked instance (suspend, resume)."""
+    session.execute(update(Instance).where(Instance.id == instance.id).values(status=status)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(instance, "status", status)
+
+
+def status_from_projections(session: Session, instance: Instance) -> str:
+    """The status of a running instance judged from its open incidents and tasks (after resume)."""
+    if session.scalar(select(Incident.id).where(Incident.instance_id == instance.id,
+                                                Incident.status == "open").limit(1)):
+        return "error"
+    has_task = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                         HumanTask.state == "open").limit(1))
+    return "running" if has_task else "waiting"

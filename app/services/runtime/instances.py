@@ -1,0 +1,149 @@
+"""Instances: start, cancel, suspend, resume, and the instance as the API and pages show it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import database_of
+from app.engine import Runner, StepResult
+from app.errors import Conflict, NotFound
+from app.models.runtime import HumanTask, Incident, Instance, Job
+from app.roles import ROLES
+from app.services import audit
+from app.services.definitions.versions import resolve_version, spec_for_version, version_number
+from app.services.runtime.change import (
+    InstanceChange,
+    apply_change,
+    lock_instance,
+    new_context,
+    save_change,
+    set_status,
+    status_from_projections,
+)
+from app.services.runtime.failures import incident_view
+from app.services.runtime.service_calls import script_engine
+
+
+def start_instance(session: Session, process_key: str, *, data: dict | None = None, business_key: str | None = None,
+                   version: int | None = None, actor: str = "system", fire_start_timer: bool = False) -> dict:
+    pv = resolve_version(session, process_key, version)
+    data = dict(data or {})
+    # a process that normally starts on a timer, started by hand (API, 补做 a period), starts now
+    fire_start_timer = fire_start_timer or bool(pv.timer_start)
+    now = clock.now()
+    instance = Instance(version_id=pv.id, process_key=pv.process_key, business_key=business_key, status="running",
+                        state="{}", serializer_version=pv.serializer_version, lock_version=0,
+                        started_by=actor, created_at=now, updated_at=now, summary={})
+    session.add(instance)
+    session.flush()
+    ctx = new_context(session, instance, actor, now)
+    engine = script_engine(ctx, database_of(session).settings.script_timeout_seconds)
+    runner = Runner.new(spec_for_version(session, pv.id), data, engine)
+    unit = InstanceChange(session, instance, runner, ctx)
+    audit.record(session, "instance_started", actor, instance_id=instance.id,
+                 detail={"process_key": pv.process_key, "version": pv.version, "business_key": business_key})
+    result = runner.fire_start_timers() if fire_start_timer else runner.step()
+    save_change(unit, result, new=True)
+    return instance_view(session, instance, with_data=False, open_tasks=unit.open_tasks)
+
+
+def cancel_instance(session: Session, instance_id: int, actor: str) -> dict:
+    def change(unit: InstanceChange) -> StepResult:
+        unit.runner.cancel()
+        unit.instance.status = "cancelled"
+        return StepResult()
+
+    unit = apply_change(session, instance_id, actor, change, allow_suspended=True)
+    session.execute(delete(Job).where(Job.instance_id == instance_id))
+    session.execute(update(Incident).where(Incident.instance_id == instance_id, Incident.status == "open")
+                    .values(status="cancelled", resolved_at=clock.now()))
+    audit.record(session, "instance_cancelled", actor, instance_id=instance_id)
+    return instance_view(session, unit.instance)
+
+
+def suspend_instance(session: Session, instance_id: int, actor: str) -> dict:
+    instance = lock_instance(session, instance_id)
+    if instance.status in ("completed", "cancelled"):
+        raise Conflict(f"实例已结束 / instance is {instance.status}")
+    set_status(session, instance, "suspended")
+    audit.record(session, "instance_suspended", actor, instance_id=instance_id)
+    return instance_view(session, instance)
+
+
+def resume_instance(session: Session, instance_id: int, actor: str) -> dict:
+    instance = lock_instance(session, instance_id)
+    if instance.status != "suspended":
+        raise Conflict("实例未挂起 / instance is not suspended")
+    set_status(session, instance, status_from_projections(session, instance))
+    # timers that fell due while suspended fire now
+    session.execute(update(Job).where(Job.instance_id == instance_id, Job.due_at < clock.now())
+                    .values(lease_owner=None, lease_until=None))
+    audit.record(session, "instance_resumed", actor, instance_id=instance_id)
+    return instance_view(session, instance)
+
+
+def instance_view(session: Session, instance: Instance, with_data: bool = True, open_tasks: list | None = None) -> dict:
+    version = version_number(session, instance.version_id)
+    tasks = open_tasks if open_tasks is not None else session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
+        .order_by(HumanTask.created_at)).all()
+    incidents = [] if instance.status != "error" else session.scalars(
+        select(Incident).where(Incident.instance_id == instance.id, Incident.status == "open")).all()
+    out = {
+        "id": instance.id, "process_key": instance.process_key, "version": version,
+        "business_key": instance.business_key, "status": instance.status,
+        "created_at": instance.created_at.isoformat(), "updated_at": instance.updated_at.isoformat(),
+        "tasks": [task_summary(t) for t in tasks],
+        "incidents": [incident_view(i) for i in incidents],
+        "summary": instance.summary or {},
+    }
+    if with_data:
+        out["data"] = instance_data(session, instance)
+    return out
+
+
+def _restore_readonly(session: Session, instance: Instance) -> Runner:
+    return Runner.restore(instance.state, spec_for_version(session, instance.version_id), None,
+                          instance.serializer_version)
+
+
+def instance_data(session: Session, instance: Instance) -> dict:
+    """The instance's current data (restores the workflow: detail views only, never lists)."""
+    return _jsonable(_restore_readonly(session, instance).data)
+
+
+def element_states(session: Session, instance: Instance) -> dict[str, str]:
+    return _restore_readonly(session, instance).element_states()
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items() if not callable(v)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def task_summary(task: HumanTask) -> dict:
+    return {"id": task.id, "instance_id": task.instance_id, "process_key": task.process_key,
+            "element_id": task.element_id, "name": task.name, "lane": task.lane, "assignee": task.assignee,
+            "due_at": task.due_at.isoformat() if task.due_at else None, "warning": task.warning,
+            "state": task.state, "project_id": task.project_id, "project_name": task.project_name,
+            "region_code": task.region_code, "tier": task.tier, "stage": task.stage,
+            "role_name": ROLES[task.lane].name if task.lane in ROLES else None,
+            "created_at": task.created_at.isoformat() if task.created_at else None}
+
+
+def get_instance(session: Session, instance_id: int) -> Instance:
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在 / instance {instance_id} not found")
+    return instance

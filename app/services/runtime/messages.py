@@ -1,0 +1,80 @@
+"""Messages: subscriptions found by SQL (name + business key), correlation values checked on each
+candidate's data, delivered under each target's lock; message start events start instances."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.engine import StepResult
+from app.errors import Conflict, NotFound
+from app.models.runtime import Instance, MessageSubscription, ProcessVersion
+from app.services import audit
+from app.services.runtime import instances
+from app.services.runtime.change import InstanceChange, apply_change
+
+
+def _matches(session: Session, sub: MessageSubscription, correlation: dict) -> bool:
+    if not correlation:
+        return True
+    instance = session.get(Instance, sub.instance_id)
+    data = instances.instance_data(session, instance)
+    return all(data.get(k) == v or str(data.get(k)) == str(v) for k, v in correlation.items())
+
+
+def send_message(session: Session, name: str, *, business_key: str | None = None, correlation: dict | None = None,
+                 data: dict | None = None, actor: str = "system", broadcast: bool = False) -> dict:
+    """Deliver ``name`` to waiting instances, or start instances whose message start event catches it."""
+    correlation = correlation or {}
+    stmt = select(MessageSubscription).where(MessageSubscription.name == name)
+    if business_key is not None:
+        stmt = stmt.where(MessageSubscription.business_key == business_key)
+    subs = [s for s in session.scalars(stmt.order_by(MessageSubscription.instance_id)) if
+            _matches(session, s, correlation)]
+    targets = sorted({s.instance_id for s in subs})
+    if len(targets) > 1 and not broadcast:
+        raise Conflict(f"有 {len(targets)} 个实例在等待消息 {name},请提供关联条件或设为广播 / several instances wait "
+                       f"for this message; correlate or broadcast", [{"message": "ambiguous", "instances": targets}])
+    delivered, refused = [], []
+    for instance_id in targets:
+        def deliver(unit: InstanceChange) -> StepResult:
+            if not unit.runner.send_message(name, data or {}):
+                raise Conflict("实例不再等待该消息 / instance no longer waits for it")
+            return unit.runner.step()
+
+        if not broadcast:
+            apply_change(session, instance_id, actor, deliver)
+        else:  # one target that refuses (suspended, moved on) must not keep the message from the others
+            savepoint = session.begin_nested()
+            try:
+                apply_change(session, instance_id, actor, deliver)
+                savepoint.commit()
+            except (Conflict, NotFound) as exc:
+                savepoint.rollback()
+                refused.append({"instance_id": instance_id, "message": exc.message})
+                audit.record(session, "message_refused", actor, instance_id=instance_id,
+                             detail={"name": name, "reason": exc.message})
+                continue
+        audit.record(session, "message_delivered", actor, instance_id=instance_id,
+                     detail={"name": name, "business_key": business_key})
+        delivered.append(instance_id)
+    if refused:
+        return {"delivered": delivered, "started": [], "refused": refused}
+    started = []
+    if not delivered:
+        for version in _message_start_versions(session, name):
+            info = instances.start_instance(session, version.process_key, business_key=business_key,
+                                            data={**(data or {}), **correlation}, actor=actor)
+            audit.record(session, "message_delivered", actor, instance_id=info["id"],
+                         detail={"name": name, "started": True})
+            started.append(info["id"])
+    if not delivered and not started:
+        raise NotFound(f"没有流程在等待消息 {name} / nothing waits for message '{name}'")
+    return {"delivered": delivered, "started": started}
+
+
+def _message_start_versions(session: Session, name: str) -> list[ProcessVersion]:
+    latest: dict[str, ProcessVersion] = {}
+    for v in session.scalars(select(ProcessVersion).order_by(ProcessVersion.version)):
+        latest[v.process_key] = v
+    return [v for v in latest.values() if name in (v.message_starts or [])]

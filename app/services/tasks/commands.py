@@ -1,0 +1,133 @@
+"""Commands on human tasks: claim / unclaim / save_draft / complete_task (conditional updates), task_view."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.engine import StepResult, element_instructions
+from app.errors import Conflict, NotAllowed, NotFound
+from app.models.auth import User
+from app.models.runtime import HumanTask, Instance
+from app.services import audit
+from app.services.access import can_act_on_task, can_see_task
+from app.services.definitions.versions import load_form, spec_for_version
+from app.services.runtime.change import InstanceChange, apply_change
+from app.services.runtime.instances import instance_view, task_summary
+from app.services.tasks import forms
+
+
+def get_task(session: Session, task_id: str) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"任务 {task_id} 不存在 / task not found")
+    return task
+
+
+def task_view(session: Session, user: User, task_id: str) -> dict:
+    task = get_task(session, task_id)
+    if not can_see_task(user, task):
+        raise NotAllowed("无权查看此任务 / you may not see this task")
+    instance = session.get(Instance, task.instance_id)
+    out = task_summary(task)
+    out["form"] = load_form(session, instance.version_id, task.form_file)
+    out["ui_schema"] = load_form(session, instance.version_id, task.ui_file)
+    out["draft"] = task.draft or {}
+    out["instructions"] = element_instructions(spec_for_version(session, instance.version_id), task.element_id)
+    out["version_id"] = instance.version_id
+    out["business_key"] = instance.business_key
+    out["completed_by"] = task.completed_by
+    return out
+
+
+def claim_task(session: Session, user: User, task_id: str) -> dict:
+    task = get_task(session, task_id)
+    if task.state != "open":
+        raise Conflict("任务已完成或已取消 / task is no longer open")
+    if task.assignee and task.assignee != user.username:
+        raise Conflict(f"任务已被 {task.assignee} 认领 / task already claimed by someone else")
+    if not can_act_on_task(user, task):
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+    result = session.execute(update(HumanTask).where(
+        HumanTask.id == task_id, HumanTask.state == "open",
+        or_(HumanTask.assignee.is_(None), HumanTask.assignee == user.username)).values(assignee=user.username)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict("任务已被他人认领 / task already claimed by someone else")
+    audit.record(session, "task_claimed", user.username, instance_id=task.instance_id, element_id=task.element_id,
+                 detail={"task_id": task_id})
+    session.refresh(task)
+    return task_summary(task)
+
+
+def unclaim_task(session: Session, user: User, task_id: str) -> dict:
+    task = get_task(session, task_id)
+    if task.state != "open":
+        raise Conflict("任务已完成或已取消 / task is no longer open")
+    if task.assignee is None:
+        raise Conflict("任务未被认领 / task is not claimed")
+    if task.assignee != user.username and not user.is_admin:
+        raise NotAllowed("只能退回自己认领的任务 / you can only unclaim your own task")
+    session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
+                    .values(assignee=None).execution_options(synchronize_session=False))
+    audit.record(session, "task_unclaimed", user.username, instance_id=task.instance_id, element_id=task.element_id,
+                 detail={"task_id": task_id})
+    session.refresh(task)
+    return task_summary(task)
+
+
+def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
+    task = get_task(session, task_id)
+    if task.state != "open":
+        raise Conflict("任务已完成或已取消 / task is no longer open")
+    if not can_act_on_task(user, task):
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+    task.draft = data
+
+
+_TASK_WITH_VERSION = (select(HumanTask.__table__, Instance.version_id.label("_version_id"))
+                      .join(Instance, Instance.id == HumanTask.__table__.c.instance_id)
+                      .where(HumanTask.__table__.c.id == bindparam("task_id")))
+_MARK_COMPLETED = (update(HumanTask.__table__)
+                   .where(HumanTask.__table__.c.id == bindparam("task_id"), HumanTask.__table__.c.state == "open")
+                   .values(state="completed", completed_at=bindparam("completed_at"),
+                           completed_by=bindparam("completed_by"), draft=None))
+
+
+def complete_task(session: Session, user: User, task_id: str, data: dict | None) -> dict:
+    """Validate against the version's form, then complete under the instance lock (one transaction)."""
+    found = session.execute(_TASK_WITH_VERSION, {"task_id": task_id}).mappings().first()
+    if found is None:
+        raise NotFound(f"任务 {task_id} 不存在 / task not found")
+    row = dict(found)
+    version_id = row.pop("_version_id")
+    task = SimpleNamespace(**row)  # a read-only snapshot (plain SQL on the hot path)
+    if task.state != "open":
+        raise Conflict("任务已完成或已取消 / task is no longer open")
+    if not can_act_on_task(user, task):
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+    instance_id = task.instance_id
+    schema = load_form(session, version_id, task.form_file)
+    data = forms.validate(schema, data if data is not None else {})
+
+    def change(unit: InstanceChange) -> StepResult:
+        # conditional update under the lock: a concurrent completion may have won meanwhile
+        if unit.instance.version_id != version_id or not unit.runner.task_exists(task_id):
+            raise Conflict("任务已完成或已取消 / task is no longer open")
+        marked = session.connection().execute(_MARK_COMPLETED, {
+            "task_id": task_id, "completed_at": clock.now(), "completed_by": user.username})
+        if marked.rowcount != 1:
+            raise Conflict("任务已完成或已取消 / task is no longer open")
+        element_id, name = task.element_id, task.name
+        unit.ctx.actor = user.username
+        result = unit.runner.complete(task_id, data)
+        audit.record(session, "task_completed", user.username, instance_id=instance_id, element_id=element_id,
+                     detail={"task_id": task_id, "name": name})
+        return result
+
+    unit = apply_change(session, instance_id, user.username, change)
+
+    return instance_view(session, unit.instance, with_data=False, open_tasks=unit.open_tasks)
