@@ -129,6 +129,33 @@ class Runner:
                                                 "restore to the same open state")
         return removed
 
+    def stall_reason(self, result: StepResult) -> str | None:
+        """Why the workflow after a step is inconsistent (None when it is fine).
+
+        SpiffWorkflow stops walking the tree at depth 1,000 without an error, so a READY task can be
+        left unrun or a user task be unreachable; neither may be saved as if all were well.
+        """
+        if self.wf.completed or result.failure is not None:
+            return None
+        ready = [t for wf in (self.wf, *self.wf.subprocesses.values()) for t in wf.tasks.values()
+                 if t.state == TaskState.READY]
+        unrun = sorted({t.task_spec.bpmn_id or t.task_spec.name for t in ready if not t.task_spec.manual})
+        if unrun:
+            return f"引擎留下未执行的环节 / the engine left ready steps unrun: {', '.join(unrun)}"
+        if len([t for t in ready if t.task_spec.manual]) != len(self.user_tasks()):
+            return "部分待办无法访问 / some ready user tasks cannot be reached in the task tree"
+        return None
+
+    @staticmethod
+    def describe_failure(exc: BaseException) -> ServiceFailure:
+        """An engine exception raised outside :meth:`step` as element, message and stack."""
+        task = getattr(exc, "task", None)
+        element = (task.task_spec.bpmn_id or task.task_spec.name) if task is not None else ""
+        original = getattr(exc, "original", None) or getattr(exc, "exception", None)
+        message = f"{type(original or exc).__name__}: {original or exc}"
+        return ServiceFailure(str(task.id) if task is not None else "", element, message,
+                              "".join(traceback.format_exception(exc)), exc)
+
     def _timer_marks(self) -> dict[str, str]:
         return {str(t.id): json.dumps(t._get_internal_data("event_value"), default=str)
                 for t in self.wf.event_manager.tasks.values()
@@ -226,6 +253,10 @@ class Runner:
             if isinstance(definition, BpmnMessageDef) and task.state == TaskState.WAITING:
                 names.append(definition.name)
         return names
+
+    def waiting_events(self) -> int:
+        """How many tasks wait for an event of any kind (timer, message, signal, …)."""
+        return len(self.wf.event_manager.tasks)
 
     def user_tasks(self) -> list[UserTaskView]:
         return [user_task_view(task) for task in self.wf.get_tasks(state=TaskState.READY, manual=True)]
