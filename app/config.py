@@ -28,11 +28,13 @@ class RuntimeSettings:
     service_backoff_seconds: float = 10.0
     script_timeout_seconds: float = 2.0
     job_lease_seconds: float = 30.0
+    compact_after: int = 40  # finished engine tasks per (sub)workflow before the tree is compacted
 
     @classmethod
     def from_config(cls, config: Config) -> RuntimeSettings:
         return cls(service_retries=config.SERVICE_RETRIES, service_backoff_seconds=config.SERVICE_BACKOFF_SECONDS,
-                   script_timeout_seconds=config.SCRIPT_TIMEOUT_SECONDS, job_lease_seconds=config.JOB_LEASE_SECONDS)
+                   script_timeout_seconds=config.SCRIPT_TIMEOUT_SECONDS, job_lease_seconds=config.JOB_LEASE_SECONDS,
+                   compact_after=config.COMPACT_AFTER)
 
 
 class Config:
@@ -51,6 +53,7 @@ class Config:
         self.SERVICE_BACKOFF_SECONDS = float(os.environ.get("INVESTFLOW_SERVICE_BACKOFF", "10"))
         self.JOB_LEASE_SECONDS = float(os.environ.get("INVESTFLOW_JOB_LEASE", "30"))
         self.SCRIPT_TIMEOUT_SECONDS = float(os.environ.get("INVESTFLOW_SCRIPT_TIMEOUT", "2"))
+        self.COMPACT_AFTER = int(os.environ.get("INVESTFLOW_COMPACT_AFTER", "40"))
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

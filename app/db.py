@@ -9,6 +9,7 @@ where writers lock the instance row with ``SELECT … FOR UPDATE``.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from sqlalchemy import create_engine, event, select
@@ -19,6 +20,16 @@ from app import clock
 from app.config import RuntimeSettings
 
 _DEFAULT: Database | None = None
+
+log = logging.getLogger(__name__)
+
+
+def after_savepoint_rollback(session: Session, exc: BaseException) -> None:
+    """Where a savepoint swallows a failed change, its ``after_rollback`` work joins the outer transaction."""
+    hook = getattr(exc, "after_rollback", None)
+    if hook is not None:
+        exc.after_rollback = None
+        hook(session)
 
 
 def database_of(session: Session) -> Database:
@@ -98,11 +109,24 @@ class Database:
         try:
             yield session
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            self.run_after_rollback(exc)
             raise
         finally:
             session.close()
+
+    def run_after_rollback(self, exc: BaseException) -> None:
+        """Give a failed change's ``after_rollback`` work (an incident) its own transaction; run it once."""
+        hook = getattr(exc, "after_rollback", None)
+        if hook is None:
+            return
+        exc.after_rollback = None
+        try:
+            with self.session_scope() as session:
+                hook(session)
+        except Exception:  # the original error is what the caller must see
+            log.exception("recording the failure of a rolled-back change failed")
 
     @contextlib.contextmanager
     def read_scope(self) -> Iterator[Session]:

@@ -126,10 +126,18 @@ def api_cycle(server: Server, n_instances: int = 40):
     return statistics.median(times), len(starts) / sum(starts)
 
 
+def full_serialize(workflow) -> str:
+    """SpiffWorkflow's own full serialization (spec embedded), to compare the stored size against."""
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG)).serialize_json(workflow)
+
+
 def stored_bytes(server: Server):
     from sqlalchemy import func, select
 
-    from app.engine import SPEC_CACHE, Runner, full_serialize
+    from app.engine import SPEC_CACHE, Runner
     from app.models.runtime import Instance
 
     with server.db.read_scope() as s:

@@ -1,26 +1,22 @@
 """The engine boundary: the ONLY package that imports SpiffWorkflow (ARCHITECTURE rule 1).
 
-Everything outside gets plain ids, dataclasses and dicts from here.
+Everything outside gets plain ids, dataclasses and dicts from here:
+``validation`` + ``compile`` (deploy-time checks and specs), ``serializer`` (instance JSON without
+the spec, the spec cache), ``runner`` (create/restore/step one workflow), ``views`` (what a step
+projects), ``spec_migration`` (move an instance to another version), ``scripting`` (the sandbox),
+``clockpatch`` (SpiffWorkflow reads ``app.clock``).
 """
 
-from app.engine.runtime import (  # noqa: F401
-    SERIALIZER_VERSION,
-    SPEC_CACHE,
-    Runner,
+from app.engine.compile import CompiledProcess, compile_files  # noqa: F401
+from app.engine.runner import Runner, make_script_engine  # noqa: F401
+from app.engine.scripting import check_code  # noqa: F401
+from app.engine.serializer import SERIALIZER_VERSION, SPEC_CACHE, SpecBundle, SpecCache  # noqa: F401
+from app.engine.spec_migration import MappingInvalid, MigrationCheck, check_and_migrate  # noqa: F401
+from app.engine.validation import BundleInvalid, FileError, safe_parse_xml  # noqa: F401
+from app.engine.views import (  # noqa: F401
     ServiceFailure,
-    SpecCache,
     StepResult,
     TimerView,
     UserTaskView,
     element_instructions,
-    full_serialize,
-    make_script_engine,
-)
-from app.engine.scripting import check_code  # noqa: F401
-from app.engine.validation import (  # noqa: F401
-    BundleInvalid,
-    CompiledProcess,
-    FileError,
-    compile_files,
-    safe_parse_xml,
 )

@@ -4,6 +4,7 @@ timer list, users / roles / org units."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 
@@ -24,6 +25,7 @@ from app.services.runtime import instances, migration
 from app.web.auth import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+_CST = dt.timezone(dt.timedelta(hours=8))
 
 INSTANCE_STATUSES = ("running", "waiting", "suspended", "error", "completed", "cancelled")
 JOB_KINDS = {"timer": "定时器", "timer_start": "定时启动", "message": "消息", "start": "启动", "retry": "重试"}
@@ -54,6 +56,32 @@ def _action(fn):
             return redirect(_back(url_for("admin.instances_index")))
 
     return wrapper
+
+
+# ---------------------------------------------------------------------------------------- demo clock
+@bp.context_processor
+def _demo_clock() -> dict:
+    """Every admin page shows the demo clock in demo mode (never in production)."""
+    if not current_app.config.get("DEMO"):
+        return {"demo_clock": None}
+    from app import clock
+
+    offset = clock.offset().total_seconds()
+    return {"demo_clock": {"now": clock.now(), "offset_days": round(offset / 86400, 1)}}
+
+
+@bp.post("/clock/advance")
+@admin_only
+@_action
+def clock_advance():
+    from app.demo import clock as demo_clock
+
+    duration = (request.form.get("custom") or "").strip() or (request.form.get("duration") or "").strip()
+    with get_db().session_scope() as s:
+        now = demo_clock.advance(s, duration, bool(current_app.config.get("DEMO")), actor=g.user.username)
+    flash(f"演示时钟已拨快至 {now.astimezone(_CST):%Y-%m-%d %H:%M}(北京时间),到期的定时器将在下一次调度时触发。",
+          "success")
+    return redirect(_back(url_for("admin.index")))
 
 
 # ---------------------------------------------------------------------------------------- processes

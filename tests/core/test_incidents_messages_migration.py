@@ -133,7 +133,9 @@ def test_forbidden_migration_names_the_changed_element_and_bulk_dry_run(factory,
     done = factory.start()
     factory.complete(factory.open_tasks(done["id"])["ut1"], {"project_name": "a", "amount_wan": 1})
     fresh = factory.start()
-    _deploy_v2(db, "填写项目基本信息".encode(), "填写项目信息(新)".encode())
+    _deploy_v2(db, "的基本信息</spiffworkflow:instructionsForEndUser>".encode(),  # a script on a completed task
+               "的基本信息</spiffworkflow:instructionsForEndUser><spiffworkflow:preScript>checked = True"
+               "</spiffworkflow:preScript>".encode())
     with db.session_scope() as s:
         refused = migration.migrate_instance(s, done["id"], 2, "admin")
     assert refused["result"] == "refused" and refused["changed"] == ["ut1"]

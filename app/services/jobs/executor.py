@@ -19,6 +19,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import after_savepoint_rollback
 from app.engine import StepResult
 from app.errors import Conflict, NotFound
 from app.models.runtime import Incident, Instance, Job
@@ -83,8 +84,10 @@ def run_job(db, job_id: int) -> bool:
             apply_job(session, job)
             savepoint.commit()
         except (Conflict, NotFound) as exc:
-            # the target moved on (completed, cancelled, gone): nothing of the half-done change is kept
+            # the target moved on (completed, cancelled, gone) or the engine refused the change (an
+            # incident is recorded): nothing of the half-done change is kept
             savepoint.rollback()
+            after_savepoint_rollback(session, exc)
             log.info("job %s dropped: %s", job_id, exc.message)
         return True
 

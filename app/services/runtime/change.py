@@ -11,18 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.db import database_of
 from app.engine import Runner, StepResult
-from app.errors import Conflict, NotFound
-from app.models.runtime import HumanTask, Incident, Instance
+from app.errors import AppError, Conflict, NotFound, StepFailed
+from app.models.runtime import HumanTask, Incident, Instance, Job
 from app.services import audit
 from app.services.definitions.versions import spec_for_version
 from app.services.runtime import projections
-from app.services.runtime.failures import handle_service_failure
+from app.services.runtime.failures import handle_service_failure, open_engine_incident
 from app.services.runtime.service_calls import OperatorContext, script_engine
 
 
@@ -80,6 +81,7 @@ def open_change(session: Session, instance_id: int, actor: str) -> InstanceChang
     engine = script_engine(ctx, database_of(session).settings.script_timeout_seconds)
     runner = Runner.restore(instance.state, spec_for_version(session, instance.version_id), engine,
                             instance.serializer_version)
+    runner.compact_after = database_of(session).settings.compact_after
     return InstanceChange(session, instance, runner, ctx)
 
 
@@ -90,9 +92,29 @@ def apply_change(session: Session, instance_id: int, actor: str, change: Callabl
         raise Conflict(f"实例已结束({unit.instance.status}) / instance is {unit.instance.status}")
     if unit.instance.status == "suspended" and not allow_suspended:
         raise Conflict("实例已挂起 / instance is suspended")
-    result = change(unit)
-    save_change(unit, result)
+    try:
+        result = change(unit)
+        save_change(unit, result)
+    except (AppError, SQLAlchemyError):
+        raise
+    except Exception as exc:  # RecursionError, an engine exception outside a step, a compaction mismatch
+        failure = Runner.describe_failure(exc)
+        raise refuse_step(instance_id, failure.element_id, failure.message, failure.stack) from exc
     return unit
+
+
+def refuse_step(instance_id: int, element_id: str, message: str, stack: str = "") -> StepFailed:
+    """The error for a change that must not be saved; its incident is written after the rollback."""
+    error = StepFailed(instance_id, element_id, message)
+    error.after_rollback = lambda session: open_engine_incident(session, instance_id, element_id, message, stack)
+    return error
+
+
+def _has_pending_work(session: Session, instance: Instance, runner: Runner, timers, waiting) -> bool:
+    """Something will move the instance on: a timer, a message subscription, an engine event or a job."""
+    if timers or waiting or runner.waiting_events():
+        return True
+    return session.scalar(select(Job.id).where(Job.instance_id == instance.id).limit(1)) is not None
 
 
 def derive_status(session: Session, instance: Instance, *, done: bool, has_tasks: bool, incident: bool) -> str:
@@ -114,6 +136,9 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     message signatures it last wrote, so a plain task completion costs few statements.
     """
     session, instance, runner = unit.session, unit.instance, unit.runner
+    stall = runner.stall_reason(result)
+    if stall:
+        raise refuse_step(instance.id, "", stall)
     now = clock.now()
     for element in result.fired_timers:
         audit.record(session, "timer_fired", "system", instance_id=instance.id, element_id=element)
@@ -132,6 +157,9 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     projections.flush_outbox(session, unit.ctx)
     incident = handle_service_failure(session, instance, result, unit.prior_attempts) if result.failure else False
     status = derive_status(session, instance, done=done, has_tasks=bool(views), incident=incident)
+    if status == "waiting" and not _has_pending_work(session, instance, runner, timers, waiting):
+        raise refuse_step(instance.id, "", "流程未结束,却没有待办、定时器、消息订阅或事故 / the process is not "
+                                           "finished but nothing is open: no task, timer, message or incident")
     summary.update(marks)
     state = runner.dump()
     ended = now if status in ("completed", "cancelled") else None

@@ -53,6 +53,26 @@ def open_incident(session: Session, instance_id: int, task_id: str | None, eleme
                  detail={"message": message})
 
 
+def open_engine_incident(session: Session, instance_id: int, element_id: str, message: str, stack: str = "") -> None:
+    """A change the engine could not apply (rolled back): the instance gets an incident and status ``error``.
+
+    Runs in its own transaction after the rollback; the same failure again counts as another attempt.
+    """
+    instance = session.get(Instance, instance_id, with_for_update=True)
+    if instance is None or instance.status in ("completed", "cancelled"):
+        return
+    audit.record(session, "step_refused", "system", instance_id=instance_id, element_id=element_id or None,
+                 detail={"message": message})
+    same = session.scalar(select(Incident).where(Incident.instance_id == instance_id, Incident.status == "open",
+                                                 Incident.message == message))
+    if same is not None:
+        same.attempts += 1
+    else:
+        open_incident(session, instance_id, None, element_id or None, message, stack)
+    if instance.status != "suspended":
+        instance.status = "error"
+
+
 def incident_view(incident: Incident) -> dict:
     """One serialization of an incident for the API and the admin pages."""
     return {"id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,

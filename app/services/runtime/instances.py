@@ -43,6 +43,7 @@ def start_instance(session: Session, process_key: str, *, data: dict | None = No
     ctx = new_context(session, instance, actor, now)
     engine = script_engine(ctx, database_of(session).settings.script_timeout_seconds)
     runner = Runner.new(spec_for_version(session, pv.id), data, engine)
+    runner.compact_after = database_of(session).settings.compact_after
     unit = InstanceChange(session, instance, runner, ctx)
     audit.record(session, "instance_started", actor, instance_id=instance.id,
                  detail={"process_key": pv.process_key, "version": pv.version, "business_key": business_key})

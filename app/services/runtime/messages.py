@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import after_savepoint_rollback
 from app.engine import StepResult
 from app.errors import Conflict, NotFound
 from app.models.runtime import Instance, MessageSubscription, ProcessVersion
@@ -51,6 +52,7 @@ def send_message(session: Session, name: str, *, business_key: str | None = None
                 savepoint.commit()
             except (Conflict, NotFound) as exc:
                 savepoint.rollback()
+                after_savepoint_rollback(session, exc)
                 refused.append({"instance_id": instance_id, "message": exc.message})
                 audit.record(session, "message_refused", actor, instance_id=instance_id,
                              detail={"name": name, "reason": exc.message})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.engine.migrate import check_and_migrate
+from app.db import after_savepoint_rollback
+from app.engine import check_and_migrate
 from app.errors import BadRequest, Conflict
 from app.models.runtime import HumanTask, Instance, ProcessVersion
 from app.services import audit
@@ -65,6 +66,7 @@ def migrate_bulk(session: Session, process_key: str, from_version: int, to_versi
             nested.commit()
         except Exception as exc:  # one instance's failure is reported, the others go on
             nested.rollback()
+            after_savepoint_rollback(session, exc)
             results.append({"id": instance_id, "result": "refused", "reason": getattr(exc, "message", str(exc))})
     summary = {k: sum(1 for r in results if r["result"] == k) for k in ("migrated", "allowed", "refused")}
     return {"items": results, "total": len(results), "summary": summary, "dry_run": dry_run}
