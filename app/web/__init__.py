@@ -7,9 +7,9 @@ services and pass plain data.
 
 from __future__ import annotations
 
-from app.web import admin, auth, board, dashboards, inbox, modeler, notifications, projects, tasks
+from app.web import admin, auth, board, dashboards, inbox, modeler, notifications, projects, records, tasks
 
-MODULES = (auth, inbox, tasks, projects, board, dashboards, admin, modeler, notifications)
+MODULES = (auth, inbox, tasks, projects, records, board, dashboards, admin, modeler, notifications)
 
 
 def init_app(app) -> None:
