@@ -17,7 +17,6 @@ from app.errors import NotAllowed
 from app.models.runtime import HumanTask, Instance
 from app.roles import ROLES
 
-
 EXTERNAL_ROLES = frozenset({"investor", "investment_rep", "expert"})
 
 
