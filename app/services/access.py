@@ -36,6 +36,23 @@ def check_region(user, region_code: str | None) -> None:
         raise NotAllowed("该对象不在您的管辖县区 / this is outside your jurisdiction")
 
 
+# Who may create and edit projects and target enterprises (项目库, 目标企业库). County-level users of these
+# roles write only in their own county; city-level users of the office/IPB and admins anywhere.
+PROJECT_EDITORS = frozenset({"zsw_office", "city_ipb", "county_ipb", "county_gov", "park_admin"})
+
+
+def may_edit_projects(user) -> bool:
+    return user is not None and (user.is_admin or bool(PROJECT_EDITORS & set(user.roles or [])))
+
+
+def check_project_write(user, region_code: str | None) -> None:
+    """Refuse a project write without an editor role (403), or in another county (403)."""
+    if not may_edit_projects(user):
+        raise NotAllowed("无权登记或修改项目 / you may not create or edit projects")
+    if region_code is not None:
+        check_region(user, region_code)
+
+
 def check_instance(user, instance: Instance) -> Instance:
     """Refuse an instance of another county; instances without a county follow the same rule."""
     check_region(user, (instance.summary or {}).get("region_code"))
