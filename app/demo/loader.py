@@ -41,6 +41,7 @@ from app.models.domain import (
 )
 from app.models.runtime import HumanTask, Instance, ProcessVersion
 from app.services import jobs, tasks
+from app.services.domain import projects as records
 from app.services.domain import users
 from app.services.runtime import instances
 from app.services.tasks import forms
@@ -249,16 +250,16 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
         echo(f"{username} / {D.DEMO_PASSWORD} / {','.join(roles)} / {org or '-'}")
 
     # enterprises
+    actor = users.get_user(session, ACTOR)
     ents: dict[str, int] = {}
     for i, (key, ename, hq, nature, tags, chain, industry) in enumerate(D.ENTERPRISES, start=1):
         code = _enterprise_uscc(i)
         ent = session.scalar(select(Enterprise).where(Enterprise.uscc == code))
-        if ent is None:
-            ent = Enterprise(uscc=code, name=ename, hq_region=hq, nature=nature, industry=industry, rank_tags=tags,
-                             chain_code=chain, library_status="在谈", tags=["目标"], source=f"demo_{key}",
-                             created_at=_ago(400 - i * 10))
-            session.add(ent)
-            session.flush()
+        if ent is None:  # through the library service, as staff would; then back-date it
+            ent = records.create_enterprise_record(session, actor, {
+                "uscc": code, "name": ename, "hq_region": hq, "nature": nature, "industry": industry,
+                "rank_tags": tags, "chain_code": chain, "library_status": "在谈", "source": f"demo_{key}"})
+            ent.created_at = _ago(400 - i * 10)
         ents[key] = ent.id
 
     # projects
@@ -269,7 +270,7 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
         if existing is not None:
             projects[code] = existing
             continue
-        projects[code] = _project(session, spec, parks, ents)
+        projects[code] = _project(session, actor, spec, ents)
     session.flush()
 
     for key, rows in D.FUNDS.items():
@@ -301,7 +302,9 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
     return counts
 
 
-def _project(session: Session, spec: dict, parks: dict[str, int], ents: dict[str, int]) -> Project:
+def _project(session: Session, actor: User, spec: dict, ents: dict[str, int]) -> Project:
+    """A demo project: created through the project library service, then given its simulated history
+    (stage, light, status and back-dated timestamps — what the processes would have written)."""
     status = spec.get("status", "active")
     stage = spec["stage"]
     region = spec["region"]
@@ -309,21 +312,24 @@ def _project(session: Session, spec: dict, parks: dict[str, int], ents: dict[str
     entered, signed, started = spec["entered"], spec.get("signed"), spec.get("started")
     created = max(entered, signed or 0, started or 0) + 60
     unit = f"{D.REGION_SHORT[region]}{'区' if region == '530802' else '县'}投资促进局"
-    p = Project(code=spec["key"], name=spec["name"], region_code=region,
-                park_id=parks.get(spec["park"]) if spec.get("park") else None, chain_code=spec.get("chain"),
-                chain_action=spec.get("action"), is_industrial=spec.get("industrial", True),
-                planned_investment_wan=float(spec["inv"]), tier=spec["tier"], stage=stage, library_status=library,
-                light=spec.get("light", "green") if status == "active" else "green", status=status,
-                supervisor_role="committee_deputy" if spec["tier"] == "重大" else "zsw_office",
-                commissioner_name=f"{D.REGION_SHORT[region]}服务专员", responsible_unit=unit,
-                factor_units=["市自然资源和规划局", "市生态环境局"],
-                enterprise_id=ents.get(spec["ent"]) if spec.get("ent") else None,
-                designated_major=bool(spec.get("major")), prereview_result=spec.get("prereview"),
-                description=f"演示项目:{spec['name']}", created_at=_ago(created), updated_at=_ago(entered),
-                signed_at=_ago(signed) if signed is not None else None,
-                landed_at=_ago(started + 30) if started is not None else None,
-                started_at=_ago(started) if started is not None else None)
-    session.add(p)
+    p = records.create_project_record(session, actor, {
+        "code": spec["key"], "name": spec["name"], "region_code": region, "park_code": spec.get("park"),
+        "chain_code": spec.get("chain"), "chain_action": spec.get("action"),
+        "is_industrial": spec.get("industrial", True), "amount_wan": float(spec["inv"]), "tier": spec["tier"],
+        "enterprise_id": ents.get(spec["ent"]) if spec.get("ent") else None, "source": "线索",
+        "designated_major": bool(spec.get("major")), "description": f"演示项目:{spec['name']}"})
+    key = D.REGION_KEY[region]
+    for attr, value in dict(
+            stage=stage, library_status=library, light=spec.get("light", "green") if status == "active" else "green",
+            status=status, supervisor_role="committee_deputy" if spec["tier"] == "重大" else "zsw_office",
+            commissioner_name=f"{D.REGION_SHORT[region]}服务专员", responsible_unit=unit,
+            factor_units=["市自然资源和规划局", "市生态环境局"], responsible_org_key=f"{key}_ipb",
+            commissioner_username=f"{key}_sc", factor_org_keys=["nrp", "eco"],
+            prereview_result=spec.get("prereview"), created_at=_ago(created), updated_at=_ago(entered),
+            signed_at=_ago(signed) if signed is not None else None,
+            landed_at=_ago(started + 30) if started is not None else None,
+            started_at=_ago(started) if started is not None else None).items():
+        setattr(p, attr, value)
     session.flush()
     session.add(TimelineEvent(project_id=p.id, at=_ago(created), kind="status", title="项目入库",
                               detail={"library_status": "待招商"}, actor="demo"))
