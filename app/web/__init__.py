@@ -12,7 +12,8 @@ import logging
 
 log = logging.getLogger(__name__)
 
-MODULES = ("auth", "inbox", "tasks", "projects", "board", "dashboards", "admin", "modeler", "notifications")
+MODULES = ("auth", "inbox", "tasks", "projects", "board", "dashboards", "admin", "modeler", "notifications",
+           "project_records")
 
 
 def init_app(app) -> None:
