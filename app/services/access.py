@@ -59,50 +59,98 @@ def check_instance(user, instance: Instance) -> Instance:
     return instance
 
 
-def visible_tasks(user):
-    """SQL condition: the open tasks ``user`` may see and act on (role + jurisdiction).
+def org_key(user) -> str | None:
+    """The key of the user's org unit (what ``L_org`` names)."""
+    return user.org_unit.key if user is not None and getattr(user, "org_unit", None) is not None else None
 
-    Written as a top-level OR of branches that each start with ``state = 'open'`` so that SQLite and
-    PostgreSQL can answer every branch from an index (multi-index OR / bitmap OR).
+
+def _named(text: str | None) -> list[str]:
+    return [k for k in (text or "").split(",") if k]
+
+
+def visible_tasks(user):
+    """SQL condition: the open tasks ``user`` may see and act on.
+
+    A task row names its candidates (docs/CONTRACTS.md "Named units and people"): ``candidate_users``
+    set → exactly those people; else ``candidate_orgs`` set → holders of the lane's role in those units;
+    else role + jurisdiction. Written as a top-level OR of branches that each start with
+    ``state = 'open'`` so that SQLite and PostgreSQL can answer every branch from an index.
     """
     open_ = HumanTask.state == "open"
     if user.is_admin:
         return open_
-    branches = [and_(open_, HumanTask.assignee == user.username), and_(open_, HumanTask.lane.is_(None))]
+    branches = [and_(open_, HumanTask.assignee == user.username),
+                and_(open_, HumanTask.candidate_users.contains(f",{user.username},", autoescape=True)),
+                and_(open_, HumanTask.lane.is_(None))]
+    unnamed = HumanTask.candidate_users.is_(None)
+    no_org = HumanTask.candidate_orgs.is_(None)
+    org = org_key(user)
     region = user.region_code
+    roles = [r for r in (user.roles or []) if r in ROLES]
+    if org and roles:
+        branches.append(and_(open_, HumanTask.lane.in_(roles), unnamed,
+                             HumanTask.candidate_orgs.contains(f",{org},", autoescape=True)))
     unscoped = []
-    for role in user.roles or []:
-        meta = ROLES.get(role)
-        if meta is None:
-            continue
-        if meta.scoped and region:
-            branches.append(and_(open_, HumanTask.lane == role, HumanTask.region_code == region))
-            branches.append(and_(open_, HumanTask.lane == role, HumanTask.region_code.is_(None)))
+    for role in roles:
+        if ROLES[role].scoped and region:
+            branches.append(and_(open_, HumanTask.lane == role, HumanTask.region_code == region, unnamed, no_org))
+            branches.append(and_(open_, HumanTask.lane == role, HumanTask.region_code.is_(None), unnamed, no_org))
         else:
             unscoped.append(role)
     if unscoped:
-        branches.append(and_(open_, HumanTask.lane.in_(unscoped)))
+        branches.append(and_(open_, HumanTask.lane.in_(unscoped), unnamed, no_org))
     return or_(*branches)
 
 
-def can_act_on_task(user, task) -> bool:
-    """May ``user`` claim, save or complete ``task`` (a row or snapshot with lane, region_code, assignee)?"""
-    if user.is_admin:
-        return True
-    if task.assignee and task.assignee != user.username:
-        return False
-    if task.lane is None or task.assignee == user.username:
+def is_candidate(user, task) -> bool:
+    """Is ``user`` a candidate of ``task`` (ignoring who holds it)? Named people, named units, role + county."""
+    users = _named(getattr(task, "candidate_users", None))
+    if users:
+        return user.username in users
+    if task.lane is None:
         return True
     if task.lane not in (user.roles or []):
         return False
+    orgs = _named(getattr(task, "candidate_orgs", None))
+    if orgs:
+        return org_key(user) in orgs
     meta = ROLES.get(task.lane)
     return not (meta and meta.scoped and user.region_code and task.region_code
                 and task.region_code != user.region_code)
 
 
+def why_not_candidate(user, task) -> str:
+    """A Chinese-first reason why ``user`` is not a candidate (for 422 messages)."""
+    users = _named(getattr(task, "candidate_users", None))
+    if users:
+        return f"此任务指定由 {'、'.join(users)} 办理 / the task names {', '.join(users)}"
+    if task.lane not in (user.roles or []):
+        role = ROLES.get(task.lane)
+        return f"{user.username} 没有角色“{role.name if role else task.lane}” / lacks role {task.lane}"
+    orgs = _named(getattr(task, "candidate_orgs", None))
+    if orgs:
+        return (f"{user.username} 不属于指定单位 {'、'.join(orgs)} / not a member of the named unit(s) "
+                f"{', '.join(orgs)}")
+    return f"{user.username} 不在此任务的县(区) / outside the task's county"
+
+
+def can_act_on_task(user, task) -> bool:
+    """May ``user`` claim, save or complete ``task``? A task held by a person is theirs alone."""
+    if task.assignee:
+        return task.assignee == user.username
+    return user.is_admin or is_candidate(user, task)
+
+
+def check_act_on_task(user, task) -> None:
+    """Raise 403 naming the holder, or saying the user is no candidate."""
+    if task.assignee and task.assignee != user.username:
+        raise NotAllowed(f"此任务已指派给 {task.assignee},只能由其办理 / the task is assigned to {task.assignee}")
+    if not can_act_on_task(user, task):
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+
+
 def can_see_task(user, task) -> bool:
-    """Candidates see a task whoever claimed it; others see only tasks assigned to them."""
+    """Candidates see a task whoever holds it; others see only tasks assigned to them."""
     if user.is_admin or task.assignee == user.username:
         return True
-    unassigned = HumanTask(**{c: getattr(task, c) for c in ("lane", "region_code")})
-    return can_act_on_task(user, unassigned)
+    return is_candidate(user, task)

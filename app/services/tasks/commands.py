@@ -13,7 +13,7 @@ from app.errors import Conflict, NotAllowed, NotFound
 from app.models.auth import User
 from app.models.runtime import HumanTask, Instance
 from app.services import audit
-from app.services.access import can_act_on_task, can_see_task
+from app.services.access import can_act_on_task, can_see_task, check_act_on_task
 from app.services.definitions.versions import load_form, spec_for_version
 from app.services.runtime.change import InstanceChange, apply_change
 from app.services.runtime.instances import instance_view, task_summary
@@ -83,8 +83,7 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
     task = get_task(session, task_id)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
-    if not can_act_on_task(user, task):
-        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+    check_act_on_task(user, task)
     task.draft = data
 
 
@@ -107,8 +106,7 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
     task = SimpleNamespace(**row)  # a read-only snapshot (plain SQL on the hot path)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
-    if not can_act_on_task(user, task):
-        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+    check_act_on_task(user, task)
     instance_id = task.instance_id
     schema = load_form(session, version_id, task.form_file)
     data = forms.validate(schema, data if data is not None else {})
