@@ -461,9 +461,12 @@ def _project_data(p: Project) -> dict:
 
 
 def _team(p: Project) -> dict:
-    return {"responsible_unit": p.responsible_unit or "市投资促进局",
-            "commissioner_name": p.commissioner_name or "服务专员", "commissioner_mobile": "13800000000",
-            "supervisor_name": "副市长A" if p.tier == "重大" else "陈海波"}
+    """The 1+1+N team chosen from the org tree (forms/lc-team.json): the county IPB, its 服务专员,
+    two factor departments, and the 项目主管 of the city IPB (with the override reason the form asks for)."""
+    key = D.REGION_KEY.get(p.region_code or "", "simao")
+    return {"responsible_unit_org": p.responsible_org_key or f"{key}_ipb", "service_commissioner_user": f"{key}_sc",
+            "commissioner_mobile": "13800000000", "factor_dept_org": ["nrp", "eco"],
+            "project_supervisor_user": "supervisor1", "supervisor_override_reason": "演示数据:由市投促局项目主管统一跟踪"}
 
 
 _ADVANCE = {"stage_action": "advance", "stage_evidence": {"summary": "本阶段工作已完成,申请转段。"}}

@@ -231,7 +231,27 @@ def project_set_status(ctx: OperatorContext, project_id: int, status: str) -> di
 
 
 UPDATABLE_FIELDS = ("tier", "supervisor_role", "supervisor_name", "commissioner_name", "responsible_unit",
-                    "factor_units", "prereview_result", "planned_investment_wan", "designated_major")
+                    "factor_units", "prereview_result", "planned_investment_wan", "designated_major",
+                    "responsible_org_key", "commissioner_username", "factor_org_keys", "supervisor_username")
+# the team as records: a key also sets the display name beside it (org unit name, user display name)
+NAMED_FIELDS = {"responsible_org_key": "responsible_unit", "commissioner_username": "commissioner_name",
+                "supervisor_username": "supervisor_name", "factor_org_keys": "factor_units"}
+
+
+def _display(session, key: str, value):
+    from app.models.auth import OrgUnit, User
+
+    if key in ("responsible_org_key", "factor_org_keys"):
+        keys = value if isinstance(value, list) else [value]
+        names = dict(session.execute(select(OrgUnit.key, OrgUnit.name).where(OrgUnit.key.in_(keys))).all())
+        missing = [k for k in keys if k not in names]
+        if missing:
+            raise ValueError(f"组织机构不存在 / unknown org unit(s): {', '.join(map(str, missing))}")
+        return [names[k] for k in keys] if isinstance(value, list) else names[value]
+    user = session.scalar(select(User).where(User.username == value))
+    if user is None:
+        raise ValueError(f"用户不存在 / unknown user {value!r}")
+    return user.display_name or user.username
 
 
 @operator("project_update")
@@ -247,7 +267,13 @@ def project_update(ctx: OperatorContext, project_id: int, values: dict) -> dict:
     p = get_project(ctx, project_id)
     changes: dict[str, Any] = {}
     updated: dict[str, Any] = {}
+    values = dict(values)
+    for key, shown in NAMED_FIELDS.items():
+        if values.get(key) not in (None, "", []):
+            values[shown] = _display(ctx.session, key, values[key])
     for key, value in values.items():
+        if key in ("factor_units", "factor_org_keys"):
+            value = list(value or [])
         if key == "planned_investment_wan":
             value = float(value)
         elif key == "designated_major":
