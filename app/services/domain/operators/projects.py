@@ -114,6 +114,12 @@ def project_snapshot(ctx: OperatorContext, project_id: int) -> dict:
         "supervisor_name": p.supervisor_name,
         "commissioner_name": p.commissioner_name,
         "responsible_unit": p.responsible_unit,
+        # the team as records and the chain's lead unit (lanes L are narrowed by L_org / L_user)
+        "responsible_org_key": p.responsible_org_key,
+        "commissioner_username": p.commissioner_username,
+        "supervisor_username": p.supervisor_username,
+        "factor_org_keys": list(p.factor_org_keys or []),
+        "chain_lead_org": _chain_lead(ctx, p.chain_code),
         "prereview_result": p.prereview_result,
         "enterprise_id": p.enterprise_id,
         "enterprise_name": ent.name if ent is not None else None,
@@ -124,6 +130,13 @@ def project_snapshot(ctx: OperatorContext, project_id: int) -> dict:
         "started_at": iso(p.started_at),
         **_progress_facts(ctx, p),
     }
+
+
+def _chain_lead(ctx: OperatorContext, chain_code: str | None) -> str | None:
+    from app.models.domain import Chain
+
+    chain = ctx.session.get(Chain, chain_code) if chain_code else None
+    return chain.lead_org_unit_key if chain is not None else None
 
 
 PROGRESS_KINDS = ("stage", "agreement", "service", "progress")
