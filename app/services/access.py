@@ -149,8 +149,15 @@ def check_act_on_task(user, task) -> None:
         raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
 
 
+# Roles that oversee and (re)assign every task in their jurisdiction (the office coordinates the city's work).
+TASK_OVERSEERS = frozenset({"zsw_office"})
+
+
 def can_see_task(user, task) -> bool:
-    """Candidates see a task whoever holds it; others see only tasks assigned to them."""
+    """Candidates see a task whoever holds it; the office sees tasks in its jurisdiction (to assign them);
+    others see only tasks assigned to them."""
     if user.is_admin or task.assignee == user.username:
+        return True
+    if TASK_OVERSEERS & set(user.roles or []) and in_jurisdiction(user, task.region_code):
         return True
     return is_candidate(user, task)

@@ -130,3 +130,39 @@ def test_without_named_keys_the_lane_falls_back_to_role_and_county(client, facto
     narrowed = _start(factory, responsible_unit_org=["simao_park"])
     tid2 = _task(factory, narrowed, "unit_task")
     assert tid2 in seen("park_unit") and tid2 not in seen("unit_a")
+
+
+def test_task_page_assign_delegate_and_inbox_tabs(client, factory, org):
+    import re
+
+    from tests.web.helpers import csrf, login
+
+    iid = _start(factory)
+    tid = _task(factory, iid, "unit_task")
+    login(client, "office", )
+    page = client.get(f"/tasks/{tid}").get_data(as_text=True)
+    assert 'id="assign-form"' in page and 'value="unit_a"' in page and 'value="park_unit"' not in page
+    token = csrf(client, f"/tasks/{tid}")
+    assert client.post(f"/tasks/{tid}/assign", data={"assignee": "unit_a", "csrf_token": token}).status_code == 302
+    client.post("/logout", data={"csrf_token": token})
+
+    def counts(html):
+        return {tab: int(n) for tab, n in re.findall(r'data-tab="(\w+)">[^<]*<span class="count">(\d+)</span>', html)}
+
+    login(client, "unit_b")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert counts(html) == {"mine": 0, "unit": 1, "done": 0}  # the unit's task, held by unit_a
+    client.post("/logout", data={"csrf_token": csrf(client, "/inbox")})
+    login(client, "unit_a")
+    html = client.get("/inbox?tab=mine").get_data(as_text=True)
+    assert counts(html) == {"mine": 1, "unit": 1, "done": 0} and tid in html
+    page = client.get(f"/tasks/{tid}").get_data(as_text=True)
+    assert 'id="delegate-form"' in page and 'value="unit_b"' in page and 'id="assign-form"' not in page
+    token = csrf(client, f"/tasks/{tid}")
+    assert client.post(f"/tasks/{tid}", data={"action": "complete", "csrf_token": token}).status_code in (302, 303)
+    html = client.get("/inbox?tab=done").get_data(as_text=True)
+    assert counts(html)["done"] == 1 and tid in html
+    assert client.get("/me/absence").status_code == 200
+    bad = client.post("/me/absence", data={"deputy": "unit_b", "from": "2026-12-09", "to": "2026-12-01",
+                                          "csrf_token": token})
+    assert bad.status_code == 422 and "结束日期不能早于开始日期" in bad.get_data(as_text=True)

@@ -24,7 +24,7 @@ from app.services import access, audit
 from app.services.runtime.instances import task_summary
 from app.services.tasks.commands import get_task
 
-ASSIGNER_ROLES = frozenset({"zsw_office"})
+ASSIGNER_ROLES = access.TASK_OVERSEERS
 
 
 def _invalid(field: str, message: str) -> Invalid:
