@@ -53,6 +53,31 @@ def check_project_write(user, region_code: str | None) -> None:
         check_region(user, region_code)
 
 
+# Who may start which process from the 发起流程 page (admins: every process). A declared table until the
+# access issue's start permissions land; processes not listed are started by admins only (or by timers).
+START_PERMISSIONS: dict[str, frozenset[str]] = {
+    "library_admission": frozenset({"county_ipb", "park_admin", "zsw_office", "city_ipb"}),
+    "project_lifecycle": frozenset({"zsw_office", "city_ipb"}),
+    "visitor_routing": frozenset({"zsw_office", "city_ipb", "county_ipb"}),
+    "complaint_handling": frozenset({"zsw_office"}),
+    "project_prereview": frozenset({"zsw_office"}),
+    "project_exit": frozenset({"zsw_office"}),
+}
+
+
+def can_start(user, process_key: str) -> bool:
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    return bool(START_PERMISSIONS.get(process_key, frozenset()) & set(user.roles or []))
+
+
+def check_start(user, process_key: str) -> None:
+    if not can_start(user, process_key):
+        raise NotAllowed(f"无权发起流程 {process_key} / you may not start {process_key}")
+
+
 def check_instance(user, instance: Instance) -> Instance:
     """Refuse an instance of another county; instances without a county follow the same rule."""
     check_region(user, (instance.summary or {}).get("region_code"))

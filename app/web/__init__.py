@@ -13,7 +13,7 @@ import logging
 log = logging.getLogger(__name__)
 
 MODULES = ("auth", "inbox", "tasks", "projects", "board", "dashboards", "admin", "modeler", "notifications",
-           "project_records", "task_assignment")
+           "project_records", "task_assignment", "starts")
 
 
 def init_app(app) -> None:

@@ -96,6 +96,7 @@ def admission(project_id: int):
     with get_db().session_scope() as s:
         p = records.get_project(s, g.user, project_id)
         access.check_project_write(g.user, p.region_code)
+        access.check_start(g.user, "library_admission")
         data = {"project_id": p.id, "project_name": p.name, "region_code": p.region_code, "tier": p.tier,
                 "stage": p.stage, "chain_code": p.chain_code,
                 "enterprise_name": p.enterprise.name if p.enterprise is not None else "", "entry_type": "project"}
