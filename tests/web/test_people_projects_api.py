@@ -141,3 +141,39 @@ def test_enterprises(client, db, ref):
     assert p.status_code == 201 and p.get_json()["tier"] == "重大"
     assert client.post("/api/v1/projects", json={"name": "x", "region_code": "530802", "amount_wan": 1,
                                                  "enterprise_id": 999}, headers=ref["county"]).status_code == 422
+
+
+NEW_API_ROUTES = [("POST", "/api/v1/projects"), ("GET", "/api/v1/projects"), ("GET", "/api/v1/projects/1"),
+                  ("PATCH", "/api/v1/projects/1"), ("POST", "/api/v1/enterprises"), ("GET", "/api/v1/enterprises"),
+                  ("GET", "/api/v1/enterprises/1"), ("PATCH", "/api/v1/enterprises/1"),
+                  ("POST", "/api/v1/tasks/x/assign"), ("POST", "/api/v1/tasks/x/delegate"),
+                  ("GET", "/api/v1/tasks/x/candidates"), ("GET", "/api/v1/me/absence"),
+                  ("PUT", "/api/v1/me/absence"), ("DELETE", "/api/v1/me/absence")]
+NEW_PAGES = [("GET", "/projects/new"), ("POST", "/projects/new"), ("GET", "/projects/1/edit"),
+             ("POST", "/projects/1/edit"), ("POST", "/projects/1/admission"), ("POST", "/tasks/x/assign"),
+             ("POST", "/tasks/x/delegate"), ("GET", "/me/absence"), ("POST", "/me/absence"), ("GET", "/start"),
+             ("GET", "/start/library_admission"), ("POST", "/start/library_admission")]
+
+
+@pytest.mark.parametrize("method,path", NEW_API_ROUTES)
+def test_new_api_routes_need_a_token(client, ref, method, path):
+    assert client.open(path, method=method, json={}).status_code == 401
+    bad = client.open(path, method=method, json={}, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("method,path", NEW_PAGES)
+def test_new_pages_need_a_session(client, ref, method, path):
+    r = client.open(path, method=method, data={})
+    assert r.status_code in (302, 400, 401, 403)  # GET → login redirect; POST without session/CSRF refused
+    if method == "GET":
+        assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_project_writes_without_editor_role_are_403_everywhere(client, ref):
+    eco = ref["eco1"]
+    assert client.post("/api/v1/projects", json=GOOD, headers=eco).status_code == 403
+    pid = client.post("/api/v1/projects", json=GOOD, headers=ref["office"]).get_json()["id"]
+    assert client.patch(f"/api/v1/projects/{pid}", json={"amount_wan": 9}, headers=eco).status_code == 403
+    assert client.get(f"/api/v1/projects/{pid}", headers=eco).status_code == 200  # city-level reader
+    assert client.get("/api/v1/me/absence", headers=eco).get_json() == {"absence": None}
