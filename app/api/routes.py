@@ -271,3 +271,8 @@ def openapi():
     from app.api.openapi import document
 
     return document(current_app)
+
+
+from app.api import projects as _projects  # noqa: E402  (project/enterprise libraries, task assignment)
+
+_projects.register(bp, authed, _json)

@@ -40,6 +40,7 @@ from app.models.domain import (
 )
 from app.models.runtime import HumanTask, Instance, ProcessVersion
 from app.services import jobs, tasks
+from app.services.domain import projects as records
 from app.services.domain import users
 from app.services.runtime import instances
 
@@ -69,7 +70,22 @@ def _month(months_back: int) -> str:
 
 
 def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]:
-    counts = {"users": 0}
+    _load_reference(session)
+    _load_orgs(session)
+    counts = {"users": _load_users(session, echo)}
+    actor = users.get_user(session, ACTOR)
+    ents = _load_enterprises(session, actor)
+    projects = _load_projects(session, actor, ents)
+    _load_funds(session, projects)
+    _load_visits(session, projects, ents)
+    _load_complaints(session, projects)
+    session.flush()
+    counts["projects"] = session.scalar(select(func.count()).select_from(Project))
+    return counts
+
+
+def _load_reference(session: Session) -> None:
+    """Regions, industry chains and parks."""
     for order, (code, name, short, seat, _key) in enumerate(D.REGIONS):
         if session.get(Region, code) is None:
             session.add(Region(code=code, name=name, short_name=short, seat=seat, sort_order=order))
@@ -79,15 +95,15 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
                               links=[{"code": f"{code}-L{i + 1}", "name": n, "position": i + 1}
                                      for i, n in enumerate(links)]))
     session.flush()
-    parks: dict[str, int] = {}
     for code, pname, region, level, industries in D.PARKS:
         park = session.scalar(select(Park).where(Park.code == code))
         if park is None:
             park = Park(code=code, name=pname, region_code=region, level=level, leading_industries=industries)
             session.add(park)
             session.flush()
-        parks[code] = park.id
 
+
+def _load_orgs(session: Session) -> None:
     # org units: city level (region NULL), then per county government + IPB, then park committees
     for key, oname, otype in D.CITY_ORGS:
         users.create_org(session, key, oname, type_=otype)
@@ -100,7 +116,9 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
         users.create_org(session, f"park_{code.lower()}", f"{pname}管委会", region_code=region, type_="park",
                          parent_key=f"{D.REGION_KEY[region]}_gov")
 
-    # users
+
+def _load_users(session: Session, echo: Callable[[str], Any]) -> int:
+    created = 0
     planned: list[tuple[str, str, list[str], str | None]] = list(D.CITY_USERS)
     for _code, _name, short, _seat, key in D.REGIONS:
         for suffix, label, roles, org_suffix in D.COUNTY_USERS:
@@ -111,23 +129,26 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
         if users.get_user(session, username) is not None:
             continue
         users.create_user(session, username, roles, org=org, password=D.DEMO_PASSWORD, display_name=display)
-        counts["users"] += 1
+        created += 1
         echo(f"{username} / {D.DEMO_PASSWORD} / {','.join(roles)} / {org or '-'}")
+    return created
 
-    # enterprises
+
+def _load_enterprises(session: Session, actor: User) -> dict[str, int]:
     ents: dict[str, int] = {}
     for i, (key, ename, hq, nature, tags, chain, industry) in enumerate(D.ENTERPRISES, start=1):
         code = _enterprise_uscc(i)
         ent = session.scalar(select(Enterprise).where(Enterprise.uscc == code))
-        if ent is None:
-            ent = Enterprise(uscc=code, name=ename, hq_region=hq, nature=nature, industry=industry, rank_tags=tags,
-                             chain_code=chain, library_status="在谈", tags=["目标"], source=f"demo_{key}",
-                             created_at=_ago(400 - i * 10))
-            session.add(ent)
-            session.flush()
+        if ent is None:  # through the library service, as staff would; then back-date it
+            ent = records.create_enterprise_record(session, actor, {
+                "uscc": code, "name": ename, "hq_region": hq, "nature": nature, "industry": industry,
+                "rank_tags": tags, "chain_code": chain, "library_status": "在谈", "source": f"demo_{key}"})
+            ent.created_at = _ago(400 - i * 10)
         ents[key] = ent.id
+    return ents
 
-    # projects
+
+def _load_projects(session: Session, actor: User, ents: dict[str, int]) -> dict[str, Project]:
     projects: dict[str, Project] = {}
     for spec in D.PROJECTS:
         code = spec["key"]
@@ -135,9 +156,12 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
         if existing is not None:
             projects[code] = existing
             continue
-        projects[code] = _project(session, spec, parks, ents)
+        projects[code] = _project(session, actor, spec, ents)
     session.flush()
+    return projects
 
+
+def _load_funds(session: Session, projects: dict[str, Project]) -> None:
     for key, rows in D.FUNDS.items():
         p = projects[key]
         if session.scalar(select(func.count()).select_from(FundsArrival).where(FundsArrival.project_id == p.id)):
@@ -145,6 +169,9 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
         for months_back, amount, origin in rows:
             session.add(FundsArrival(project_id=p.id, period=_month(months_back), amount_wan=amount, origin=origin,
                                      nature="固定资产", evidence="演示数据:银行进账单"))
+
+
+def _load_visits(session: Session, projects: dict[str, Project], ents: dict[str, int]) -> None:
     if not session.scalar(select(func.count()).select_from(Visit)):
         for days, ent_key, name, interests, region, routing, routed_to, chain, pkey in D.VISITS:
             session.add(Visit(visit_date=(clock.now() - dt.timedelta(days=days)).date(),
@@ -154,6 +181,9 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
                               host="市投资促进局", region_code=region, routing_type=routing, routed_to=routed_to,
                               chain_code=chain, status="routed" if routing != "投诉" else "registered",
                               project_id=projects[pkey].id if pkey else None, created_at=_ago(days)))
+
+
+def _load_complaints(session: Session, projects: dict[str, Project]) -> None:
     if not session.scalar(select(func.count()).select_from(Complaint)):
         for who, pkey, category, region, content, handler, days, status in D.COMPLAINTS:
             closed = status == "closed"
@@ -162,12 +192,11 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
                                   due_at=_ago(days - 30), status=status,
                                   reply="已协调完成供电增容。" if closed else None,
                                   satisfied=True if closed else None, closed_at=_ago(days - 20) if closed else None))
-    session.flush()
-    counts["projects"] = session.scalar(select(func.count()).select_from(Project))
-    return counts
 
 
-def _project(session: Session, spec: dict, parks: dict[str, int], ents: dict[str, int]) -> Project:
+def _project(session: Session, actor: User, spec: dict, ents: dict[str, int]) -> Project:
+    """A demo project: created through the project library service, then given its simulated history
+    (stage, light, status and back-dated timestamps — what the processes would have written)."""
     status = spec.get("status", "active")
     stage = spec["stage"]
     region = spec["region"]
@@ -175,21 +204,24 @@ def _project(session: Session, spec: dict, parks: dict[str, int], ents: dict[str
     entered, signed, started = spec["entered"], spec.get("signed"), spec.get("started")
     created = max(entered, signed or 0, started or 0) + 60
     unit = f"{D.REGION_SHORT[region]}{'区' if region == '530802' else '县'}投资促进局"
-    p = Project(code=spec["key"], name=spec["name"], region_code=region,
-                park_id=parks.get(spec["park"]) if spec.get("park") else None, chain_code=spec.get("chain"),
-                chain_action=spec.get("action"), is_industrial=spec.get("industrial", True),
-                planned_investment_wan=float(spec["inv"]), tier=spec["tier"], stage=stage, library_status=library,
-                light=spec.get("light", "green") if status == "active" else "green", status=status,
-                supervisor_role="committee_deputy" if spec["tier"] == "重大" else "zsw_office",
-                commissioner_name=f"{D.REGION_SHORT[region]}服务专员", responsible_unit=unit,
-                factor_units=["市自然资源和规划局", "市生态环境局"],
-                enterprise_id=ents.get(spec["ent"]) if spec.get("ent") else None,
-                designated_major=bool(spec.get("major")), prereview_result=spec.get("prereview"),
-                description=f"演示项目:{spec['name']}", created_at=_ago(created), updated_at=_ago(entered),
-                signed_at=_ago(signed) if signed is not None else None,
-                landed_at=_ago(started + 30) if started is not None else None,
-                started_at=_ago(started) if started is not None else None)
-    session.add(p)
+    p = records.create_project_record(session, actor, {
+        "code": spec["key"], "name": spec["name"], "region_code": region, "park_code": spec.get("park"),
+        "chain_code": spec.get("chain"), "chain_action": spec.get("action"),
+        "is_industrial": spec.get("industrial", True), "amount_wan": float(spec["inv"]), "tier": spec["tier"],
+        "enterprise_id": ents.get(spec["ent"]) if spec.get("ent") else None, "source": "线索",
+        "designated_major": bool(spec.get("major")), "description": f"演示项目:{spec['name']}"})
+    key = D.REGION_KEY[region]
+    for attr, value in dict(
+            stage=stage, library_status=library, light=spec.get("light", "green") if status == "active" else "green",
+            status=status, supervisor_role="committee_deputy" if spec["tier"] == "重大" else "zsw_office",
+            commissioner_name=f"{D.REGION_SHORT[region]}服务专员", responsible_unit=unit,
+            factor_units=["市自然资源和规划局", "市生态环境局"], responsible_org_key=f"{key}_ipb",
+            commissioner_username=f"{key}_sc", factor_org_keys=["nrp", "eco"],
+            prereview_result=spec.get("prereview"), created_at=_ago(created), updated_at=_ago(entered),
+            signed_at=_ago(signed) if signed is not None else None,
+            landed_at=_ago(started + 30) if started is not None else None,
+            started_at=_ago(started) if started is not None else None).items():
+        setattr(p, attr, value)
     session.flush()
     session.add(TimelineEvent(project_id=p.id, at=_ago(created), kind="status", title="项目入库",
                               detail={"library_status": "待招商"}, actor="demo"))
@@ -321,9 +353,12 @@ def _project_data(p: Project) -> dict:
 
 
 def _team(p: Project) -> dict:
-    return {"responsible_unit": p.responsible_unit or "市投资促进局",
-            "commissioner_name": p.commissioner_name or "服务专员", "commissioner_mobile": "13800000000",
-            "supervisor_name": "副市长A" if p.tier == "重大" else "陈海波"}
+    """The 1+1+N team chosen from the org tree (forms/lc-team.json): the county IPB, its 服务专员,
+    two factor departments, and the 项目主管 of the city IPB (with the override reason the form asks for)."""
+    key = D.REGION_KEY.get(p.region_code or "", "simao")
+    return {"responsible_unit_org": p.responsible_org_key or f"{key}_ipb", "service_commissioner_user": f"{key}_sc",
+            "commissioner_mobile": "13800000000", "factor_dept_org": ["nrp", "eco"],
+            "project_supervisor_user": "supervisor1", "supervisor_override_reason": "演示数据:由市投促局项目主管统一跟踪"}
 
 
 _ADVANCE = {"stage_action": "advance", "stage_evidence": {"summary": "本阶段工作已完成,申请转段。"}}
@@ -344,43 +379,61 @@ def _play(db, echo: Callable[[str], Any]) -> _Player:
         projects = {p.code: p for p in s.scalars(select(Project).order_by(Project.id))}
         for p in projects.values():
             _ = p.enterprise
-    lifecycle: dict[str, int] = {}
-    if player.deployed("project_lifecycle"):
-        echo("starting project_lifecycle instances")
-        for code, p in projects.items():
-            if p.status != "active" or p.stage == "DONE":
-                continue
-            iid = player.start("project_lifecycle", f"project-{p.id}", _project_data(p))
-            if iid is None:
-                continue
-            lifecycle[code] = iid
-            player.complete_element(iid, "lc_team", _team(p))
-        # move some projects on: S3 → S4, S2 → S3, S5 → signed (agreement) → S6, S4 → pre-review
-        for code in ("P-01", "P-17", "P-04", "P-07", "P-05"):
-            iid = lifecycle.get(code)
-            if player.complete_element(iid, "st_work", _ADVANCE) and code == "P-04":
-                player.complete_element(iid, "st_agreement", _agreement(projects[code]))
-        player.drive(lifecycle.get("P-07"), 3, stop_at=("st_work",))
-
+    lifecycle = _play_lifecycle(player, projects) if player.deployed("project_lifecycle") else {}
     if player.deployed("visitor_routing"):
-        topics = (["茶产业"], ["现代物流与口岸经济"], ["数字经济"])
-        for i, (_days, ent_key, name, _interests, region, *_rest) in enumerate(D.VISITS[:3]):
-            ename = name or next(e[1] for e in D.ENTERPRISES if e[0] == ent_key)
-            iid = player.start("visitor_routing", f"visit-demo-{i + 1}",
-                               {"project_id": None, "project_name": ename, "region_code": region, "tier": None,
-                                "stage": None, "chain_code": None, "enterprise_name": ename})
-            player.drive(iid, 1 + i, overrides={"vi-register": {"enterprise_name": ename, "interests": topics[i]}})
+        _play_visits(player)
     if player.deployed("complaint_handling"):
-        for i, (who, pkey, _cat, region, content, *_rest) in enumerate(D.COMPLAINTS):
-            p = projects.get(pkey) if pkey else None
-            base = _project_data(p) if p is not None else {"project_id": None, "project_name": "", "region_code": region,
-                                                           "tier": None, "stage": None, "chain_code": None,
-                                                           "enterprise_name": who}
-            iid = player.start("complaint_handling", f"complaint-demo-{i + 1}", base)
-            over = {"complainant_name": who, "facts": content, "in_other_procedure": False}
-            if p is not None:
-                over["project_id"] = p.id
-            player.drive(iid, 1 + i, overrides={"co-register": over})
+        _play_complaints(player, projects)
+    _play_prereview_and_exit(player, projects)
+    if lifecycle or player.instances:
+        _play_clock(player, lifecycle)
+    return player
+
+
+def _play_lifecycle(player: _Player, projects: dict[str, Project]) -> dict[str, int]:
+    lifecycle: dict[str, int] = {}
+    player.echo("starting project_lifecycle instances")
+    for code, p in projects.items():
+        if p.status != "active" or p.stage == "DONE":
+            continue
+        iid = player.start("project_lifecycle", f"project-{p.id}", _project_data(p))
+        if iid is None:
+            continue
+        lifecycle[code] = iid
+        player.complete_element(iid, "lc_team", _team(p))
+    # move some projects on: S3 → S4, S2 → S3, S5 → signed (agreement) → S6, S4 → pre-review
+    for code in ("P-01", "P-17", "P-04", "P-07", "P-05"):
+        iid = lifecycle.get(code)
+        if player.complete_element(iid, "st_work", _ADVANCE) and code == "P-04":
+            player.complete_element(iid, "st_agreement", _agreement(projects[code]))
+    player.drive(lifecycle.get("P-07"), 3, stop_at=("st_work",))
+    return lifecycle
+
+
+def _play_visits(player: _Player) -> None:
+    topics = (["茶产业"], ["现代物流与口岸经济"], ["数字经济"])
+    for i, (_days, ent_key, name, _interests, region, *_rest) in enumerate(D.VISITS[:3]):
+        ename = name or next(e[1] for e in D.ENTERPRISES if e[0] == ent_key)
+        iid = player.start("visitor_routing", f"visit-demo-{i + 1}",
+                           {"project_id": None, "project_name": ename, "region_code": region, "tier": None,
+                            "stage": None, "chain_code": None, "enterprise_name": ename})
+        player.drive(iid, 1 + i, overrides={"vi-register": {"enterprise_name": ename, "interests": topics[i]}})
+
+
+def _play_complaints(player: _Player, projects: dict[str, Project]) -> None:
+    for i, (who, pkey, _cat, region, content, *_rest) in enumerate(D.COMPLAINTS):
+        p = projects.get(pkey) if pkey else None
+        base = _project_data(p) if p is not None else {"project_id": None, "project_name": "", "region_code": region,
+                                                       "tier": None, "stage": None, "chain_code": None,
+                                                       "enterprise_name": who}
+        iid = player.start("complaint_handling", f"complaint-demo-{i + 1}", base)
+        over = {"complainant_name": who, "facts": content, "in_other_procedure": False}
+        if p is not None:
+            over["project_id"] = p.id
+        player.drive(iid, 1 + i, overrides={"co-register": over})
+
+
+def _play_prereview_and_exit(player: _Player, projects: dict[str, Project]) -> None:
     if player.deployed("project_prereview") and "P-10" in projects:
         iid = player.start("project_prereview", f"prereview-{projects['P-10'].id}", _project_data(projects["P-10"]))
         player.drive(iid, 2)
@@ -390,20 +443,21 @@ def _play(db, echo: Callable[[str], Any]) -> _Player:
                            {**_project_data(p15), "path": "breach", "trigger": "首期资金履约节点逾期"})
         player.drive(iid, 1)
 
-    if lifecycle or player.instances:
-        echo("playing the clock forward")
-        for step in CLOCK_STEPS:
-            player.advance(step)
-        # answer one yellow warning and supervise one red light (without starting an exit)
-        for code, iid in lifecycle.items():
-            if player.complete_element(iid, "st_y_explain"):
-                echo(f"  yellow warning of {code} answered")
-                break
-        for code, iid in lifecycle.items():
-            if player.complete_element(iid, "st_r_supervise", {"supervise_decision": "协调解决"}):
-                echo(f"  red light of {code} supervised")
-                break
-    return player
+
+def _play_clock(player: _Player, lifecycle: dict[str, int]) -> None:
+    """Play the clock forward; answer one yellow warning and supervise one red light (no exit)."""
+    player.echo("playing the clock forward")
+    for step in CLOCK_STEPS:
+        player.advance(step)
+    # answer one yellow warning and supervise one red light (without starting an exit)
+    for code, iid in lifecycle.items():
+        if player.complete_element(iid, "st_y_explain"):
+            player.echo(f"  yellow warning of {code} answered")
+            break
+    for code, iid in lifecycle.items():
+        if player.complete_element(iid, "st_r_supervise", {"supervise_decision": "协调解决"}):
+            player.echo(f"  red light of {code} supervised")
+            break
 
 
 # ------------------------------------------------------------------ entry point

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
@@ -44,6 +44,19 @@ class User(Base):
     @property
     def is_admin(self) -> bool:
         return "admin" in (self.roles or [])
+
+
+class UserAbsence(Base):
+    """代理人: while ``username`` is away (from/to dates, inclusive), new tasks named for them go to ``deputy``."""
+
+    __tablename__ = "user_absence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    deputy: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=lambda: clock.now())
 
 
 class ApiToken(Base):

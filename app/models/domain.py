@@ -166,6 +166,14 @@ class Project(Base):
     commissioner_name: Mapped[str | None] = mapped_column(String(64))
     responsible_unit: Mapped[str | None] = mapped_column(String(128))
     factor_units: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # the 1+1+N team and the 项目主管 as records (org unit keys, usernames)
+    responsible_org_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    commissioner_username: Mapped[str | None] = mapped_column(String(100))
+    factor_org_keys: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    supervisor_username: Mapped[str | None] = mapped_column(String(100))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(16))  # 线索/来访/库内认领
+    created_by: Mapped[str | None] = mapped_column(String(100))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
     designated_major: Mapped[bool] = mapped_column(Boolean, default=False)  # 统筹推进 / 重大库
     prereview_result: Mapped[str | None] = mapped_column(String(16))  # 通过/有条件通过/否决…

@@ -101,6 +101,9 @@ class HumanTask(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(300))
     lane: Mapped[str | None] = mapped_column(String(100))
+    # named candidates (docs/CONTRACTS.md "Named units and people"): ",key1,key2," or NULL (role + county)
+    candidate_orgs: Mapped[str | None] = mapped_column(String(1000))
+    candidate_users: Mapped[str | None] = mapped_column(String(1000))
     assignee: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | cancelled
     form_file: Mapped[str | None] = mapped_column(String(300))

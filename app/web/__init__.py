@@ -7,9 +7,24 @@ services and pass plain data.
 
 from __future__ import annotations
 
-from app.web import admin, auth, board, dashboards, inbox, modeler, notifications, projects, records, tasks
+from app.web import (
+    admin,
+    auth,
+    board,
+    dashboards,
+    inbox,
+    modeler,
+    notifications,
+    project_records,
+    projects,
+    records,
+    starts,
+    task_assignment,
+    tasks,
+)
 
-MODULES = (auth, inbox, tasks, projects, records, board, dashboards, admin, modeler, notifications)
+MODULES = (auth, inbox, tasks, projects, project_records, task_assignment, starts, records, board, dashboards,
+           admin, modeler, notifications)
 
 
 def init_app(app) -> None:

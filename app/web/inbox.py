@@ -1,6 +1,7 @@
 """我的待办 — the inbox: an indexed SQL page over the human-task projection (rule 5).
 
-Query parameters: ``tab`` (``all`` = every task I may see / claim, ``mine`` = claimed by me),
+Query parameters: ``tab`` (``unit`` 本单位 = every task I may see / claim, the default; ``mine`` 我的 = held
+by me or naming me; ``done`` 已办 = tasks I completed),
 ``process_key``, ``stage``, ``region_code``, ``tier``, ``warning`` (yellow/red), ``due=overdue``,
 ``q`` (project or task name), ``page``, ``per_page``. Everything goes through
 ``services.tasks.list_tasks`` / ``counts`` (LIMIT/OFFSET page + COUNT; never all rows).
@@ -16,6 +17,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from app import clock
 from app.services import tasks
 from app.services.definitions import deploy
+from app.services.tasks import inbox as inbox_service
 from app.web.auth import login_required, region_name, stage_name
 
 bp = Blueprint("inbox", __name__)
@@ -59,7 +61,7 @@ def _options(count_map: dict, order=None, label=lambda v: v) -> list[dict]:
 def index():
     user = g.user
     args = request.args
-    tab = "mine" if args.get("tab") == "mine" else "all"
+    tab = args.get("tab") if args.get("tab") in ("mine", "done") else "unit"  # 我的 / 本单位 / 已办
     filters = {k: (args.get(k) or "").strip() for k in FILTER_KEYS}
     if filters["warning"] not in ("", "yellow", "red", "none"):
         filters["warning"] = ""
@@ -71,10 +73,11 @@ def index():
 
     with current_app.extensions["db"].read_scope() as s:
         result = tasks.list_tasks(s, user, filters=query, page=page, per_page=per_page, search=q or None,
-                                  sort="due", mine=tab == "mine")
+                                  sort="due", scope=tab)
+        tab_counts = inbox_service.scope_counts(s, user)
         by = {k: tasks.counts(s, user, k) for k in FILTER_KEYS}
         total_all = sum(by["process_key"].values())
-        total_mine = tasks.list_tasks(s, user, page=1, per_page=1, mine=True)["total"]
+        total_mine = tab_counts["mine"]
         total_overdue = tasks.list_tasks(s, user, filters={"due": "overdue"}, page=1, per_page=1)["total"]
         process_names = {p["process_key"]: p["name"] or p["process_key"] for p in deploy.list_processes(s)}
 
@@ -83,7 +86,8 @@ def index():
     for t in result["items"]:
         due_at = _parse_dt(t.get("due_at"))
         items.append({**t, "overdue": bool(due_at and due_at < now),
-                      "claimable": t["assignee"] is None, "mine": t["assignee"] == user.username,
+                      "claimable": t["assignee"] is None and t["state"] == "open",
+                      "mine": t["assignee"] == user.username and t["state"] == "open",
                       "process_name": process_names.get(t["process_key"], t["process_key"])})
 
     total = result["total"]
@@ -99,7 +103,7 @@ def index():
     def link(**changes) -> str:
         params = {"tab": tab, **base, **changes}
         params = {k: v for k, v in params.items() if v not in (None, "")}
-        if params.get("tab") == "all":
+        if params.get("tab") == "unit":
             params.pop("tab")
         if params.get("page") == 1:
             params.pop("page")
@@ -115,7 +119,8 @@ def index():
     return render_template(
         "inbox/index.html", items=items, total=total, page=page, pages=pages, per_page=per_page,
         per_page_choices=PER_PAGE_CHOICES, tab=tab, filters=filters, due=due, q=q, facets=facets,
-        counts={"all": total_all, "mine": total_mine, "overdue": total_overdue,
+        counts={"all": total_all, "mine": total_mine, "unit": tab_counts["unit"], "done": tab_counts["done"],
+                "overdue": total_overdue,
                 "yellow": by["warning"].get("yellow", 0), "red": by["warning"].get("red", 0)},
         link=link, return_to=request.full_path.rstrip("?"),
         any_filter=bool(base.keys() - {"per_page"}))

@@ -36,7 +36,7 @@ def index():
         return url_for("projects.index", **args)
 
     return render_template("projects/index.html", data=data, filters=filters, options=options, link=link,
-                           scoped_region=region)
+                           scoped_region=region, can_edit=access.may_edit_projects(g.user))
 
 
 @bp.get("/projects/<int:project_id>")
@@ -51,7 +51,8 @@ def detail(project_id: int):
     config = {"url": url_for("projects.diagram", project_id=project_id, instance=diagram_instance)
               if diagram_instance else None, "instance_id": diagram_instance}
     return render_template("projects/detail.html", data=data, p=data["project"], diagram_config=config,
-                           diagram_instance=diagram_instance)
+                           diagram_instance=diagram_instance,
+                           can_edit=access.may_edit_projects(g.user) and access.in_jurisdiction(g.user, project.region_code))
 
 
 @bp.get("/projects/<int:project_id>/diagram.json")

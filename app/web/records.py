@@ -20,24 +20,23 @@ def _scope() -> str | None:
     return access.user_region(g.user)
 
 
+def _ledger(list_fn, template: str, statuses: dict):
+    status = (request.args.get("status") or "").strip() or None
+    with get_db().read_scope() as s:
+        data = list_fn(s, region_code=_scope(), status=status, page=int_arg("page", 1))
+    return render_template(template, data=data, status=status or "", statuses=statuses)
+
+
 @bp.get("/complaints")
 @login_required
 def complaints():
-    status = (request.args.get("status") or "").strip() or None
-    with get_db().read_scope() as s:
-        data = records.list_complaints(s, region_code=_scope(), status=status, page=int_arg("page", 1))
-    return render_template("records/complaints.html", data=data, status=status or "",
-                           statuses=records.COMPLAINT_STATUS_NAMES)
+    return _ledger(records.list_complaints, "records/complaints.html", records.COMPLAINT_STATUS_NAMES)
 
 
 @bp.get("/visits")
 @login_required
 def visits():
-    status = (request.args.get("status") or "").strip() or None
-    with get_db().read_scope() as s:
-        data = records.list_visits(s, region_code=_scope(), status=status, page=int_arg("page", 1))
-    return render_template("records/visits.html", data=data, status=status or "",
-                           statuses=records.VISIT_STATUS_NAMES)
+    return _ledger(records.list_visits, "records/visits.html", records.VISIT_STATUS_NAMES)
 
 
 def init_app(app) -> None:

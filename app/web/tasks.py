@@ -178,9 +178,11 @@ def _referenced(value, sha: str) -> bool:
 def _page(detail: dict, instructions: Markup, values: dict, errors: list[dict] | None = None, status: int = 200):
     fields = formrender.build_fields(detail.get("form"), detail.get("ui_schema"), values, errors)
     user = g.user
-    actionable = detail["state"] == "open" and (detail["assignee"] in (None, user.username) or user.is_admin)
+    actionable = detail["state"] == "open" and detail["assignee"] in (None, user.username)  # held: the holder's
+    from app.web.task_assignment import panel
+
     return render_template(
-        "tasks/task.html", task=detail, fields=fields, errors=errors or [],
+        "tasks/task.html", task=detail, fields=fields, errors=errors or [], assignment=panel(detail),
         instructions=instructions,
         form_title=(detail.get("form") or {}).get("title"), actionable=actionable,
         diagram_url=_diagram_url(detail, user),

@@ -44,8 +44,10 @@ STAGES = ("S1_PLAN", "S2_SCREEN", "S3_VISIT", "S4_NEGOTIATE", "S5_SIGN", "S6_LAN
 # Only the fields that steer a gateway or that the assertions read; everything else the driver
 # fills from the task's schema.
 
-TEAM = {"responsible_unit": "思茅区投资促进局", "commissioner_name": "王服务", "commissioner_mobile": "13800000000",
-        "factor_units": ["市自然资源和规划局", "市生态环境局"], "supervisor_name": "陈海波"}
+# the team is chosen from the org tree (forms/lc-team.json x-options): unit key, username, unit keys
+TEAM = {"responsible_unit_org": "simao_ipb", "service_commissioner_user": "simao_sc",
+        "commissioner_mobile": "13800000000", "factor_dept_org": ["nrp", "eco"],
+        "project_supervisor_user": "supervisor1", "supervisor_override_reason": "测试:固定的项目主管"}
 ADVANCE = {"stage_action": "advance", "stage_evidence": {"summary": "本阶段工作已完成,申请转段。"}}
 
 
@@ -353,8 +355,11 @@ def seed_reference_data(db) -> None:
         for username, roles, org in (("office1", ["zsw_office"], "zsw_office"),
                                      ("director1", ["committee_director"], "committee"),
                                      ("legal1", ["legal"], "justice"),
-                                     ("simao_unit", ["responsible_unit"], "simao_ipb")):
-            users.create_user(s, username, roles, org=org, password="secret-pass")
+                                     ("simao_unit", ["responsible_unit"], "simao_ipb"),
+                                     ("simao_sc", ["service_commissioner"], "simao_ipb"),
+                                     ("supervisor1", ["project_supervisor"], "city_ipb")):
+            users.create_user(s, username, roles, org=org, password="secret-pass",
+                              display_name={"simao_sc": "王服务", "supervisor1": "陈海波"}.get(username))
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_an_unmatched_visit_is_assigned_by_the_office_with_a_receipt_deadline(fl
     classify = flow.task(iid, "office_classify")
     assert classify.lane == "zsw_office"
 
-    flow.complete(iid, "office_classify", {"routing_decision": "交办", "routed_to": "思茅区投资促进局",
+    flow.complete(iid, "office_classify", {"routing_decision": "交办", "target_org": "simao_ipb", "routed_to": "思茅区投资促进局",
                                            "region_code": "530802", "assign_within": "P5D",
                                            "instructions": "3 日内对接企业并反馈。"}, username="office1")
 
@@ -149,7 +149,7 @@ def test_an_approval_matter_is_transferred_with_a_transfer_letter(flow):
     assert (data["routing_type"], data["lead_unit"]) == ("转办", "市政务服务管理局")
     assert (data["routing_decision"], data["routed_to"]) == ("转办", "市政务服务管理局")
 
-    flow.complete(iid, "office_classify", {"routing_decision": "转办", "routed_to": "市政务服务管理局",
+    flow.complete(iid, "office_classify", {"routing_decision": "转办", "target_org": "gov_service", "routed_to": "市政务服务管理局",
                                            "assign_within": "P3D", "instructions": "办理项目备案。"})
 
     row = visit(flow, data["visit_id"])

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest
 from app.models.runtime import ProcessVersion
 from app.services.definitions.bpmn_xml import BPMN_NS, TYPE_NAMES, Element, elements
+from app.services.definitions.versions import get_version
 
 
 def _label(e: Element) -> str:
@@ -121,17 +121,9 @@ def _dump(value) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _version(session: Session, key: str, number: int) -> ProcessVersion:
-    found = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
-                                                        ProcessVersion.version == number))
-    if found is None:
-        raise NotFound(f"流程 {key} 没有版本 v{number} / process {key} has no version {number}")
-    return found
-
-
 def diff_versions(session: Session, key: str, a: int, b: int) -> dict:
     """Readable diff of version ``a`` → ``b`` of ``key``: files added/removed, elements, form fields."""
-    va, vb = _version(session, key, a), _version(session, key, b)
+    va, vb = get_version(session, key, a), get_version(session, key, b)
     files_a = {f.filename: f for f in va.files}
     files_b = {f.filename: f for f in vb.files}
     files = []

@@ -23,6 +23,15 @@ def resolve_version(session: Session, process_key: str, version: int | None = No
     return found
 
 
+def get_version(session: Session, process_key: str, number: int) -> ProcessVersion:
+    """Version ``number`` of ``process_key`` (404 naming both when absent)."""
+    found = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
+                                                        ProcessVersion.version == number))
+    if found is None:
+        raise NotFound(f"流程 {process_key} 没有版本 v{number} / process {process_key} has no version {number}")
+    return found
+
+
 def version_number(session: Session, version_id: int) -> int | None:
     """Versions are immutable: their number is cached per database."""
     numbers = caches.of(session).version_numbers

@@ -85,7 +85,10 @@ def cached_user_for_token(session: Session, token: str) -> User:
     if user is not None:
         return user
     user = user_for_token(session, token)
+    org = user.org_unit
     session.expunge(user)
+    if org is not None and org in session:  # keep the cached user's unit readable after this session ends
+        session.expunge(org)
     cache.remember_token(digest, user)
     return user
 

@@ -13,6 +13,7 @@ from app.models.runtime import AuditEvent, Incident, Instance, ProcessVersion
 from app.services import audit
 from app.services.definitions import deploy
 from app.services.definitions.layout import add_diagram_layout
+from app.services.definitions.versions import get_version
 from app.services.runtime.failures import incident_view
 from app.services.runtime.instances import instance_view
 
@@ -44,14 +45,6 @@ def active_per_version(session: Session, key: str) -> dict[int, int]:
                                 .where(ProcessVersion.process_key == key,
                                        Instance.status.not_in(("completed", "cancelled")))
                                 .group_by(ProcessVersion.version)).all())
-
-
-def get_version(session: Session, key: str, number: int) -> ProcessVersion:
-    v = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
-                                                    ProcessVersion.version == number))
-    if v is None:
-        raise NotFound(f"流程 {key} 没有版本 v{number} / process {key} has no version {number}")
-    return v
 
 
 def latest_version(session: Session, key: str) -> ProcessVersion | None:

@@ -18,7 +18,12 @@ VISIT_STATUS_NAMES = {"registered": "已登记", "routed": "已分办", "handled
 PER_PAGE = 25
 
 
-def _page(session: Session, stmt, order, page: int) -> tuple[list, int]:
+def _page(session: Session, model, stmt, order, page: int, region_code: str | None,
+          status: str | None) -> tuple[list, int]:
+    if region_code:
+        stmt = stmt.where(model.region_code == region_code)
+    if status:
+        stmt = stmt.where(model.status == status)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = session.execute(stmt.order_by(*order).offset((max(page, 1) - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return rows, total
@@ -28,11 +33,8 @@ def list_complaints(session: Session, *, region_code: str | None = None, status:
                     page: int = 1) -> dict:
     """Complaints newest first; ``region_code`` confines to one county (None: city-wide)."""
     stmt = select(Complaint, Project.name).outerjoin(Project, Project.id == Complaint.project_id)
-    if region_code:
-        stmt = stmt.where(Complaint.region_code == region_code)
-    if status:
-        stmt = stmt.where(Complaint.status == status)
-    rows, total = _page(session, stmt, (Complaint.received_at.desc(), Complaint.id.desc()), page)
+    rows, total = _page(session, Complaint, stmt, (Complaint.received_at.desc(), Complaint.id.desc()), page,
+                        region_code, status)
     names, now = region_names(session), clock.now()
     items = []
     for c, project_name in rows:
@@ -52,11 +54,7 @@ def list_visits(session: Session, *, region_code: str | None = None, status: str
                 page: int = 1) -> dict:
     """Visits newest first; ``region_code`` confines to one county (None: city-wide)."""
     stmt = select(Visit, Project.name).outerjoin(Project, Project.id == Visit.project_id)
-    if region_code:
-        stmt = stmt.where(Visit.region_code == region_code)
-    if status:
-        stmt = stmt.where(Visit.status == status)
-    rows, total = _page(session, stmt, (Visit.visit_date.desc(), Visit.id.desc()), page)
+    rows, total = _page(session, Visit, stmt, (Visit.visit_date.desc(), Visit.id.desc()), page, region_code, status)
     names = region_names(session)
     items = [{
         "id": v.id, "visit_date": iso(v.visit_date), "enterprise_name": v.enterprise_name,

@@ -140,6 +140,9 @@ def task_summary(task: HumanTask) -> dict:
             "state": task.state, "project_id": task.project_id, "project_name": task.project_name,
             "region_code": task.region_code, "tier": task.tier, "stage": task.stage,
             "role_name": ROLES[task.lane].name if task.lane in ROLES else None,
+            "candidate_orgs": [k for k in (getattr(task, "candidate_orgs", None) or "").split(",") if k],
+            "candidate_users": [k for k in (getattr(task, "candidate_users", None) or "").split(",") if k],
+            "completed_by": getattr(task, "completed_by", None),
             "created_at": task.created_at.isoformat() if task.created_at else None}
 
 

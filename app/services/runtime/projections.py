@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models.runtime import HumanTask, Instance, Job, MessageSubscription
+from app.services.runtime import candidates
 from app.services.runtime.service_calls import OperatorContext
 
 SUMMARY_KEYS = ("project_id", "project_name", "region_code", "tier", "stage", "chain_code", "enterprise_name")
@@ -47,6 +48,7 @@ def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: 
         scope = {**summary, **summary_of(view.data)}
         if row is None:
             row = _new_task_row(instance, view, scope, now)
+            row["candidate_orgs"], row["candidate_users"] = candidates.named(session, row["lane"], view.data or {})
             new_rows.append(row)
         else:
             _update_task_row(session, row, view, scope)

@@ -13,11 +13,11 @@ from app.errors import Conflict, NotAllowed, NotFound
 from app.models.auth import User
 from app.models.runtime import HumanTask, Instance
 from app.services import audit
-from app.services.access import can_act_on_task, can_see_task
+from app.services.access import can_act_on_task, can_see_task, check_act_on_task
 from app.services.definitions.versions import load_form, spec_for_version
 from app.services.runtime.change import InstanceChange, apply_change
 from app.services.runtime.instances import instance_view, task_summary
-from app.services.tasks import forms
+from app.services.tasks import forms, options
 
 
 def get_task(session: Session, task_id: str) -> HumanTask:
@@ -33,7 +33,7 @@ def task_view(session: Session, user: User, task_id: str) -> dict:
         raise NotAllowed("无权查看此任务 / you may not see this task")
     instance = session.get(Instance, task.instance_id)
     out = task_summary(task)
-    out["form"] = load_form(session, instance.version_id, task.form_file)
+    out["form"] = _expanded_form(session, instance, task, load_form(session, instance.version_id, task.form_file))
     out["ui_schema"] = load_form(session, instance.version_id, task.ui_file)
     out["draft"] = task.draft or {}
     out["instructions"] = element_instructions(spec_for_version(session, instance.version_id), task.element_id)
@@ -41,6 +41,18 @@ def task_view(session: Session, user: User, task_id: str) -> dict:
     out["business_key"] = instance.business_key
     out["completed_by"] = task.completed_by
     return out
+
+
+def _expanded_form(session: Session, instance: Instance, task, schema: dict | None) -> dict | None:
+    """The form with its ``x-options`` lists filled for this task (county, D2 category from the data)."""
+    if not schema or "x-options" not in str(schema):
+        return schema
+    data = {"region_code": task.region_code}
+    if "supervisors" in str(schema):
+        from app.services.runtime.instances import instance_data
+
+        data.update({k: v for k, v in instance_data(session, instance).items() if k in ("supervisor_role", "region_code")})
+    return options.expand(session, schema, data)
 
 
 def claim_task(session: Session, user: User, task_id: str) -> dict:
@@ -83,8 +95,7 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
     task = get_task(session, task_id)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
-    if not can_act_on_task(user, task):
-        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+    check_act_on_task(user, task)
     task.draft = data
 
 
@@ -107,11 +118,13 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
     task = SimpleNamespace(**row)  # a read-only snapshot (plain SQL on the hot path)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
-    if not can_act_on_task(user, task):
-        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
+    check_act_on_task(user, task)
     instance_id = task.instance_id
     schema = load_form(session, version_id, task.form_file)
+    if schema and "x-options" in str(schema):  # fields chosen from the org tree (tasks.options)
+        schema = _expanded_form(session, session.get(Instance, instance_id), task, schema)
     data = forms.validate(schema, data if data is not None else {})
+    options.check_reasons(schema, data)
 
     def change(unit: InstanceChange) -> StepResult:
         # conditional update under the lock: a concurrent completion may have won meanwhile

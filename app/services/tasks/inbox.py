@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -15,9 +15,11 @@ FILTERS = ("process_key", "instance_id", "element_id", "stage", "region_code", "
 
 
 def list_tasks(session: Session, user: User, *, filters: dict | None = None, page: int = 1, per_page: int = 20,
-               search: str | None = None, sort: str = "due", mine: bool = False) -> dict:
+               search: str | None = None, sort: str = "due", mine: bool = False, scope: str = "unit") -> dict:
+    """``scope``: ``unit`` (every open task I may see: my unit's and role's queue), ``mine`` (held by me or
+    naming me), ``done`` (tasks I completed, 已办)."""
     filters = filters or {}
-    cond = [visible_tasks(user)]
+    cond = [scope_condition(user, "mine" if mine else scope)]
     for key in FILTERS:
         value = filters.get(key)
         if value not in (None, ""):
@@ -25,18 +27,38 @@ def list_tasks(session: Session, user: User, *, filters: dict | None = None, pag
             cond.append(column == (int(value) if key == "instance_id" else value))
     if filters.get("due") == "overdue":
         cond.append(HumanTask.due_at < clock.now())
-    if mine:
-        cond.append(HumanTask.assignee == user.username)
     if search:
         cond.append(HumanTask.project_name.contains(search) | HumanTask.name.contains(search))
     total = session.scalar(select(func.count()).select_from(HumanTask).where(*cond))
     order = [HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at] if sort == "due" \
         else [HumanTask.created_at.desc()]
+    if scope == "done" and not mine:
+        order = [HumanTask.completed_at.desc()]
     per_page = max(1, min(int(per_page or 20), 200))
     page = max(1, int(page or 1))
     rows = session.scalars(select(HumanTask).where(*cond).order_by(*order, HumanTask.id)
                            .offset((page - 1) * per_page).limit(per_page)).all()
     return {"items": [task_summary(t) for t in rows], "total": total, "page": page, "per_page": per_page}
+
+
+SCOPES = ("mine", "unit", "done")
+
+
+def scope_condition(user: User, scope: str):
+    if scope == "done":
+        return and_(HumanTask.state == "completed", HumanTask.completed_by == user.username)
+    if scope == "mine":
+        return and_(visible_tasks(user), or_(
+            HumanTask.assignee == user.username,
+            and_(HumanTask.assignee.is_(None),
+                 HumanTask.candidate_users.contains(f",{user.username},", autoescape=True))))
+    return visible_tasks(user)
+
+
+def scope_counts(session: Session, user: User) -> dict:
+    """{scope: number of tasks} for the inbox tabs 我的 / 本单位 / 已办."""
+    return {s: session.scalar(select(func.count()).select_from(HumanTask).where(scope_condition(user, s))) or 0
+            for s in SCOPES}
 
 
 def counts(session: Session, user: User, column: str) -> dict:

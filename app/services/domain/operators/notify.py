@@ -37,6 +37,28 @@ def role_recipients(session, role: str, region_code: str | None) -> list[str]:
     return out
 
 
+def named_recipients(session, role: str, project) -> list[tuple[int, str | None]] | None:
+    """(user id, e-mail) of the people the project's team names for ``role`` (服务专员, 项目主管: a user;
+    责任单位, 要素部门: the role's holders in those units); ``None`` when the project names nobody."""
+    from app.models.auth import OrgUnit, User
+
+    if project is None:
+        return None
+    usernames = {"service_commissioner": [project.commissioner_username],
+                 "project_supervisor": [project.supervisor_username]}.get(role)
+    orgs = {"responsible_unit": [project.responsible_org_key],
+            "factor_dept": list(project.factor_org_keys or [])}.get(role)
+    if usernames and any(usernames):
+        rows = session.execute(select(User.id, User.email).where(User.username.in_([u for u in usernames if u]),
+                                                                 User.active.is_not(False))).all()
+        return [(i, e) for i, e in rows]
+    if orgs and any(orgs):
+        rows = session.execute(select(User.id, User.email, User.roles).join(OrgUnit, OrgUnit.id == User.org_unit_id)
+                               .where(OrgUnit.key.in_([o for o in orgs if o]), User.active.is_not(False))).all()
+        return [(i, e) for i, e, r in rows if role in (r or [])]
+    return None
+
+
 @operator("notify")
 def notify(ctx: OperatorContext, roles: list[str] | str, title: str, body: str = "", project_id: int | None = None,
            level: str = "info", link: str | None = None) -> dict:
@@ -56,6 +78,16 @@ def notify(ctx: OperatorContext, roles: list[str] | str, title: str, body: str =
     addresses: set[str] = set()
     for role in roles:
         scoped_region = region if ROLES[role].scoped else None
+        people = named_recipients(ctx.session, role, project)
+        if people is not None:  # the project names them: one row per person, not the whole role
+            for user_id, email in people:
+                ctx.session.add(Notification(user_id=user_id, role=role, region_code=scoped_region, title=title,
+                                             body=str(body or ""), link=link, level=level,
+                                             project_id=project.id if project else None,
+                                             instance_id=ctx.instance_id, created_at=ctx.now))
+                if email:
+                    addresses.add(email)
+            continue
         ctx.session.add(Notification(role=role, region_code=scoped_region, title=title, body=str(body or ""),
                                      link=link, level=level, project_id=project.id if project else None,
                                      instance_id=ctx.instance_id, created_at=ctx.now))

@@ -114,6 +114,12 @@ def project_snapshot(ctx: OperatorContext, project_id: int) -> dict:
         "supervisor_name": p.supervisor_name,
         "commissioner_name": p.commissioner_name,
         "responsible_unit": p.responsible_unit,
+        # the team as records and the chain's lead unit (lanes L are narrowed by L_org / L_user)
+        "responsible_org_key": p.responsible_org_key,
+        "commissioner_username": p.commissioner_username,
+        "supervisor_username": p.supervisor_username,
+        "factor_org_keys": list(p.factor_org_keys or []),
+        "chain_lead_org": _chain_lead(ctx, p.chain_code),
         "prereview_result": p.prereview_result,
         "enterprise_id": p.enterprise_id,
         "enterprise_name": ent.name if ent is not None else None,
@@ -124,6 +130,13 @@ def project_snapshot(ctx: OperatorContext, project_id: int) -> dict:
         "started_at": iso(p.started_at),
         **_progress_facts(ctx, p),
     }
+
+
+def _chain_lead(ctx: OperatorContext, chain_code: str | None) -> str | None:
+    from app.models.domain import Chain
+
+    chain = ctx.session.get(Chain, chain_code) if chain_code else None
+    return chain.lead_org_unit_key if chain is not None else None
 
 
 PROGRESS_KINDS = ("stage", "agreement", "service", "progress")
@@ -231,7 +244,35 @@ def project_set_status(ctx: OperatorContext, project_id: int, status: str) -> di
 
 
 UPDATABLE_FIELDS = ("tier", "supervisor_role", "supervisor_name", "commissioner_name", "responsible_unit",
-                    "factor_units", "prereview_result", "planned_investment_wan", "designated_major")
+                    "factor_units", "prereview_result", "planned_investment_wan", "designated_major",
+                    "responsible_org_key", "commissioner_username", "factor_org_keys", "supervisor_username")
+# the team as records: a key also sets the display name beside it (org unit name, user display name)
+NAMED_FIELDS = {"responsible_org_key": "responsible_unit", "commissioner_username": "commissioner_name",
+                "supervisor_username": "supervisor_name", "factor_org_keys": "factor_units"}
+
+
+def _display(session, key: str, value):
+    from app.models.auth import OrgUnit, User
+
+    if key in ("responsible_org_key", "factor_org_keys"):
+        keys = value if isinstance(value, list) else [value]
+        names = dict(session.execute(select(OrgUnit.key, OrgUnit.name).where(OrgUnit.key.in_(keys))).all())
+        missing = [k for k in keys if k not in names]
+        if missing:
+            raise ValueError(f"组织机构不存在 / unknown org unit(s): {', '.join(map(str, missing))}")
+        return [names[k] for k in keys] if isinstance(value, list) else names[value]
+    user = session.scalar(select(User).where(User.username == value))
+    if user is None:
+        raise ValueError(f"用户不存在 / unknown user {value!r}")
+    return user.display_name or user.username
+
+
+def _same(value):
+    return value
+
+
+_COERCE = {"factor_units": lambda v: list(v or []), "factor_org_keys": lambda v: list(v or []),
+           "planned_investment_wan": float, "designated_major": bool}
 
 
 @operator("project_update")
@@ -247,13 +288,12 @@ def project_update(ctx: OperatorContext, project_id: int, values: dict) -> dict:
     p = get_project(ctx, project_id)
     changes: dict[str, Any] = {}
     updated: dict[str, Any] = {}
+    values = dict(values)
+    for key, shown in NAMED_FIELDS.items():
+        if values.get(key) not in (None, "", []):
+            values[shown] = _display(ctx.session, key, values[key])
     for key, value in values.items():
-        if key == "planned_investment_wan":
-            value = float(value)
-        elif key == "designated_major":
-            value = bool(value)
-        elif key == "factor_units":
-            value = list(value or [])
+        value = _COERCE.get(key, _same)(value)
         old = getattr(p, key)
         setattr(p, key, value)
         updated[key] = value

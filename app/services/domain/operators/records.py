@@ -108,10 +108,23 @@ def visit_register(ctx: OperatorContext, visit: dict) -> dict:
 
 @operator("visit_route")
 def visit_route(ctx: OperatorContext, visit_id: int, routing_type: str, routed_to: str,
-                chain_code: str | None = None) -> dict:
+                chain_code: str | None = None, routed_to_org: str | None = None) -> dict:
+    """Record where a visit went. The target is an org unit: ``routed_to_org`` (交办/转办), or for
+    链长牵头单位 the chain's lead unit from the chain registry; ``routed_to`` becomes that unit's name."""
+    from app.models.auth import OrgUnit
+    from app.models.domain import Chain
+
     row = ctx.session.get(Visit, int(visit_id))
     if row is None:
         raise ValueError(f"来访记录不存在 / visit {visit_id} not found")
+    if routing_type == "链长牵头单位" and chain_code and not routed_to_org:
+        chain = ctx.session.get(Chain, chain_code)
+        routed_to_org = chain.lead_org_unit_key if chain is not None else None
+    if routed_to_org:
+        org = ctx.session.scalar(select(OrgUnit).where(OrgUnit.key == routed_to_org))
+        if org is None:
+            raise ValueError(f"承接单位不存在 / unknown org unit {routed_to_org!r}")
+        routed_to = org.name
     row.routing_type = routing_type
     row.routed_to = routed_to
     if chain_code:
@@ -119,7 +132,7 @@ def visit_route(ctx: OperatorContext, visit_id: int, routing_type: str, routed_t
     row.status = "routed"
     ctx.session.flush()
     return {"visit_id": row.id, "routing_type": row.routing_type, "routed_to": row.routed_to,
-            "chain_code": row.chain_code, "status": row.status}
+            "routed_to_org": routed_to_org, "chain_code": row.chain_code, "status": row.status}
 
 
 # ---------------------------------------------------------------- complaints
