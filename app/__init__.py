@@ -34,6 +34,9 @@ def create_app(config: Config | None = None) -> Flask:
     def _bind_db():
         g.db = db  # the demo clock re-reads its stored offset by itself, at most once a second
 
+    from app.ops import init_app as init_ops
+
+    init_ops(app)  # request id, JSON access log, HTTP metrics, /metrics, /readyz
     from app.api import init_app as init_api
     from app.web import init_app as init_web
 

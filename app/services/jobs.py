@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.errors import Conflict, NotFound
 from app.models.runtime import Incident, Instance, Job, ProcessVersion
+from app.ops.jobs import job_run
 from app.services import audit, instances, messages, timer_starts
 from app.services.instances import StepResult, Unit
 
@@ -71,7 +72,8 @@ def run_job(db, job_id: int) -> bool:
                 session.rollback()
                 return False
             session.expunge(job)
-            _apply(session, job)
+            with job_run(job):  # JSON log line, jobs_run metric, correlation id on its audit events
+                _apply(session, job)
             return True
         except (Conflict, NotFound) as exc:
             # the target moved on (completed, cancelled, gone): the job has nothing left to do
