@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, text, update
 
 ACTIVE = ("running", "waiting", "error", "suspended")
 ENDED = ("completed", "cancelled")
+_UNKNOWN = "<doctor: unknown>"
 REBUILD = "investflow doctor --repair(按引擎状态重建该实例的投影 / rebuilds the instance's projections)"
 
 
@@ -205,8 +206,8 @@ def repair_instance(db, instance_id: int) -> None:
             s.execute(delete(Job).where(Job.instance_id == instance_id))
             s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
         else:
-            # forget the timer/message signatures persist() compares with, so it rewrites those projections too
-            inst.summary = {k: v for k, v in (inst.summary or {}).items() if k not in ("_timers", "_messages")}
+            # signatures that match nothing the engine can produce: persist() rewrites timers and subscriptions
+            inst.summary = {**(inst.summary or {}), "_timers": [_UNKNOWN], "_messages": [_UNKNOWN]}
             instances.persist(unit, StepResult())
         audit.record(s, "doctor_repaired", "doctor", instance_id=instance_id)
 
