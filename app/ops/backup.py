@@ -86,7 +86,7 @@ def _pack_attachments(folder, archive: Path) -> int:
         if folder and Path(folder).is_dir():
             root = Path(folder)
             for path in sorted(root.rglob("*")):
-                if path.is_file() and not path.is_symlink():
+                if path.is_file() and not path.is_symlink() and not path.name.startswith(".upload-"):
                     tar.add(path, arcname=str(path.relative_to(root)), recursive=False)
                     count += 1
     os.replace(partial, archive)
