@@ -22,7 +22,6 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(worker.pid)
+    # app.ops.metrics names each process's files host-pid; only "live" gauges would need cleaning up
+    # here and the platform has none (its gauges are computed from the database at scrape time).
+    pass

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -23,6 +24,22 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
 PREFIX = "investflow"
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+
+
+def process_identifier() -> str:
+    """Host name + pid: distinct across containers that share one multiprocess folder (pids repeat there)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+if multiprocess_dir():  # before the families below are created: their values live in per-process files
+    from prometheus_client import values as _values
+
+    _values.ValueClass = _values.MultiProcessValue(process_identifier=process_identifier)
+
 LOCAL = CollectorRegistry(auto_describe=True)  # process-local families (single-process mode)
 
 HTTP_REQUESTS = Counter(f"{PREFIX}_http_requests", "HTTP requests by route template, method and status",
@@ -32,10 +49,6 @@ HTTP_LATENCY = Histogram(f"{PREFIX}_http_request_duration_seconds",
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=LOCAL)
 JOBS_RUN = Counter(f"{PREFIX}_jobs_run", "Job runs by kind and outcome (ok | dropped | error)",
                    ["kind", "outcome"], registry=LOCAL)
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
