@@ -213,6 +213,16 @@ def test_gunicorn_and_two_workers_survive_sigkill_and_fire_every_timer_once(fact
     assert all((i, "red1") in fired and (i, "yellow1") in fired for i in escalated)
     assert len(fired) >= 10, f"only {len(fired)} timers fired"
 
+    import json
+
+    def json_lines(name):
+        return [json.loads(line) for line in (logs / name).read_text().splitlines() if line.startswith('{"time"')]
+
+    job_lines = [x for x in json_lines("worker2.err") if x["kind"] == "job"]
+    assert any(x["outcome"] == "ok" and x["job_kind"] == "timer" for x in job_lines)
+    requests = [x for x in json_lines("web.err") if x["kind"] == "request"]
+    assert len(requests) >= load.counts["start"] and all(x["request_id"] and x["route"] for x in requests)
+
     doctor = cli(database_url, "doctor")
     assert doctor.returncode == 0, doctor.stdout[-3000:] + doctor.stderr[-2000:]
     assert doctor.stdout.strip().splitlines()[-1] == "0"
