@@ -59,6 +59,8 @@ def backup(db, target: str | os.PathLike, attachment_dir: str | os.PathLike | No
         raise BackupError(f"目标是目录 / target is a folder: {target}")
     if not target.parent.is_dir():
         raise BackupError(f"目标目录不存在 / target folder does not exist: {target.parent}")
+    if target.resolve() == src_path.resolve() or target.name.startswith(src_path.name + "-"):
+        raise BackupError("目标就是当前数据库或其日志文件 / the target is the live database or one of its files")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     source = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=60)

@@ -166,3 +166,10 @@ def test_readyz_and_healthz(client, db):
     assert stale.status_code == 503 and stale.get_json()["status"] == "not ready"
     assert "db upgrade" in stale.get_json()["checks"]["migrations"]
     assert client.get("/healthz").status_code == 200  # liveness does not care
+
+
+def test_backup_refuses_to_overwrite_the_live_database(database_url, db):
+    live = database_url.removeprefix("sqlite:///")
+    out = cli(database_url, "backup", live)
+    assert out.returncode != 0 and "live database" in out.stderr
+    assert cli(database_url, "backup", live + "-wal").returncode != 0
