@@ -47,7 +47,10 @@ def attachments_archive(target: Path) -> Path:
 
 
 def _copy(source: sqlite3.Connection, dest: sqlite3.Connection) -> None:
-    source.backup(dest, pages=1024)  # steps of 1024 pages: writers are not starved while it copies
+    # One step over all pages: it reads in one transaction, so the copy is one consistent state. The
+    # database runs in WAL mode, where that read transaction does not block writers; a copy in small
+    # steps would restart whenever another process writes and might never finish on a busy server.
+    source.backup(dest, pages=-1)
 
 
 def backup(db, target: str | os.PathLike, attachment_dir: str | os.PathLike | None) -> dict:
@@ -63,7 +66,7 @@ def backup(db, target: str | os.PathLike, attachment_dir: str | os.PathLike | No
         raise BackupError("目标就是当前数据库或其日志文件 / the target is the live database or one of its files")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=60)
+    source = sqlite3.connect(src_path, timeout=60)  # read only in practice; WAL needs its -shm file writable
     dest = sqlite3.connect(partial)
     try:
         _copy(source, dest)
@@ -98,7 +101,7 @@ def _pack_attachments(folder, archive: Path) -> int:
 def _has_data(path: Path) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return False
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+    conn = sqlite3.connect(path, timeout=60)
     try:
         tables = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "

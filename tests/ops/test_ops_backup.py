@@ -173,3 +173,12 @@ def test_backup_refuses_to_overwrite_the_live_database(database_url, db):
     out = cli(database_url, "backup", live)
     assert out.returncode != 0 and "live database" in out.stderr
     assert cli(database_url, "backup", live + "-wal").returncode != 0
+
+
+def test_backup_of_a_database_nobody_has_open(factory, db, database_url, tmp_path):
+    factory.deploy_onboarding()
+    factory.start()
+    db.dispose()  # no connection left: the WAL and shared-memory files are gone
+    out = cli(database_url, "backup", str(tmp_path / "cold.db"))
+    assert out.returncode == 0, out.stderr
+    assert _file_counts(tmp_path / "cold.db")["instance"] == 1
