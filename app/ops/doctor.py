@@ -35,18 +35,35 @@ class Problem:
         return f"{where} {self.code}: {self.message} → 修复 / repair: {self.repair}"
 
 
-def _snapshot(db, session) -> None:
-    """One consistent snapshot per check (PostgreSQL: REPEATABLE READ; SQLite read transactions are snapshots)."""
-    if not db.is_sqlite:
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
+# -- the three places the doctor touches the change path (app.services.instances) -----------------
 def _restore(session, instance):
+    """The instance's workflow, restored without a script engine (read only)."""
     from app.engine import Runner
     from app.services import instances
 
     return Runner.restore(instance.state, instances._bundle(session, instance.version_id), None,
                           instance.serializer_version)
+
+
+def _open_locked(session, instance_id: int):
+    """Lock and restore an instance for a change (the change path's own opener)."""
+    from app.services import instances
+
+    return instances.open_unit(session, instance_id, "doctor")
+
+
+def _save_projections(unit) -> None:
+    """Write the instance back and rebuild its projections (the same sync every state change runs)."""
+    from app.engine import StepResult
+    from app.services import instances
+
+    instances.persist(unit, StepResult())
+
+
+def _snapshot(db, session) -> None:
+    """One consistent snapshot per check (PostgreSQL: REPEATABLE READ; SQLite read transactions are snapshots)."""
+    if not db.is_sqlite:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def check_instance(db, instance_id: int) -> list[Problem]:
@@ -193,12 +210,11 @@ def check(db) -> list[Problem]:
 def repair_instance(db, instance_id: int) -> None:
     """Rebuild one instance's projections from its engine state, in one transaction under its lock."""
     from app import clock
-    from app.engine import StepResult
     from app.models.runtime import HumanTask, Job, MessageSubscription
-    from app.services import audit, instances
+    from app.services import audit
 
     with db.session_scope() as s:
-        unit = instances.open_unit(s, instance_id, "doctor")
+        unit = _open_locked(s, instance_id)
         inst = unit.instance
         if inst.status in ENDED:  # an ended instance projects nothing
             s.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "open")
@@ -208,7 +224,7 @@ def repair_instance(db, instance_id: int) -> None:
         else:
             # signatures that match nothing the engine can produce: persist() rewrites timers and subscriptions
             inst.summary = {**(inst.summary or {}), "_timers": [_UNKNOWN], "_messages": [_UNKNOWN]}
-            instances.persist(unit, StepResult())
+            _save_projections(unit)
         audit.record(s, "doctor_repaired", "doctor", instance_id=instance_id)
 
 

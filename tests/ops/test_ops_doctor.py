@@ -46,7 +46,7 @@ def test_damaged_database_is_found_and_repaired(factory, clock, db, database_url
         s.add(MessageSubscription(instance_id=c["id"], name="msg_exit", business_key=None, correlation={}))  # 3
         s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == w1["id"]))  # 4
         s.add(HumanTask(id=str(uuid.uuid4()), instance_id=d["id"], process_key="onboarding", element_id="ghost",
-                        state="open", candidate_roles=[]))  # 5 stale_task
+                        state="open"))  # 5 stale_task
         s.add(Job(kind="timer", due_at=clock.now(), instance_id=w2["id"], task_id=str(uuid.uuid4()),
                   element_id="ghost_timer"))  # 6 orphan_timer_job
         s.add(Notification(title="悬空通知", instance_id=987654))  # 7 dangling_domain_row
