@@ -19,7 +19,16 @@ _configured = False
 
 
 class _JsonLineHandler(logging.StreamHandler):
-    """Writes ``record.msg`` (a dict) as one JSON line."""
+    """Writes ``record.msg`` (a dict) as one JSON line; without a stream it follows ``sys.stderr``."""
+
+    def __init__(self, stream=None):
+        super().__init__(stream)
+        self._follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._follow_stderr:
+            self.stream = sys.stderr  # whatever stderr is now (replaced by test runners, daemons)
+        super().emit(record)
 
     def format(self, record: logging.LogRecord) -> str:
         payload = record.msg if isinstance(record.msg, dict) else {"message": record.getMessage()}
@@ -36,7 +45,7 @@ def configure() -> None:
         logger.propagate = False
         logger.setLevel(logging.INFO)
         if enabled:
-            logger.addHandler(_JsonLineHandler(sys.stderr))
+            logger.addHandler(_JsonLineHandler())
 
 
 def _time() -> str:
