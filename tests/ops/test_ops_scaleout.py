@@ -8,7 +8,6 @@ the database, never by sleeping.
 
 from __future__ import annotations
 
-import http.client
 import os
 import random
 import signal
@@ -17,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.error
+from http.client import HTTPException
 from pathlib import Path
 
 import pytest
@@ -46,12 +46,13 @@ class Load:
         self.unexpected: list[tuple] = []
         self.dropped: list[float] = []  # times of connections that failed (killed web process)
         self.inbox: list[dict] = []
+        self.crashed: list[str] = []
         self.stop = threading.Event()
 
     def _call(self, method, path, body=None):
         try:
             return http(method, self.base + path, self.token, body, timeout=30)
-        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError):
+        except (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, OSError):
             with self.lock:
                 self.dropped.append(time.monotonic())
             return None, None
@@ -75,6 +76,13 @@ class Load:
         return True
 
     def run(self, seed: int):
+        try:
+            self._run(seed)
+        except BaseException as exc:  # a crashed client thread fails the test
+            self.crashed.append(repr(exc))
+            raise
+
+    def _run(self, seed: int):
         rnd = random.Random(seed)
         while not self.stop.is_set():
             action = rnd.random()
@@ -184,6 +192,7 @@ def test_gunicorn_and_two_workers_survive_sigkill_and_fire_every_timer_once(fact
                 p.wait()
 
     print(f"load {load.counts}, dropped {len(load.dropped)}, clock moves {moves}, instances {instance_count}")
+    assert not load.crashed, load.crashed
     assert not load.server_errors, load.server_errors[:5]
     assert not load.unexpected, load.unexpected[:5]
     assert all(killed_at - 1 <= t <= killed_at + 15 for t in load.dropped), "connections failed away from the kill"
