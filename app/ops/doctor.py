@@ -66,39 +66,107 @@ def _snapshot(db, session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
+@dataclass
+class _Projections:
+    """What the database says about one instance, read in the same snapshot as its engine state."""
+
+    tasks: dict  # open task id -> element id
+    timer_jobs: dict  # engine task id -> job row (id, task_id, due_at, element_id)
+    other_jobs: int
+    subscriptions: Counter
+    incidents: int
+
+
+def _projections(session, instance_id: int) -> _Projections:
+    from app.models.runtime import HumanTask, Incident, Job, MessageSubscription
+
+    return _Projections(
+        tasks={r.id: r.element_id for r in session.execute(select(HumanTask.id, HumanTask.element_id).where(
+            HumanTask.instance_id == instance_id, HumanTask.state == "open"))},
+        timer_jobs={r.task_id: r for r in session.execute(select(Job.id, Job.task_id, Job.due_at, Job.element_id)
+                                                          .where(Job.instance_id == instance_id, Job.kind == "timer"))},
+        other_jobs=session.scalar(select(func.count()).select_from(Job).where(Job.instance_id == instance_id,
+                                                                              Job.kind != "timer")),
+        subscriptions=Counter(session.scalars(select(MessageSubscription.name).where(
+            MessageSubscription.instance_id == instance_id))),
+        incidents=session.scalar(select(func.count()).select_from(Incident).where(
+            Incident.instance_id == instance_id, Incident.status == "open")))
+
+
+def _check_ended(status: str, p: _Projections, add) -> None:
+    if p.tasks:
+        add("ended_with_open_tasks", f"已结束({status})的实例仍有 {len(p.tasks)} 条开放待办 / "
+            f"{status} instance still has {len(p.tasks)} open task row(s)")
+    if p.timer_jobs or p.other_jobs:
+        add("ended_with_jobs", f"已结束({status})的实例仍有 {len(p.timer_jobs) + p.other_jobs} 个作业 / "
+            f"{status} instance still has job row(s)")
+    if p.subscriptions:
+        add("ended_with_subscriptions", f"已结束({status})的实例仍有消息订阅 / "
+            f"{status} instance still has message subscription(s)")
+
+
+def _check_tasks(ready: dict, p: _Projections, add) -> None:
+    for task_id, element in sorted(p.tasks.items()):
+        if task_id not in ready:
+            add("stale_task", f"开放待办 {task_id}({element})在引擎中没有就绪任务 / open task row "
+                f"{task_id} ({element}) has no READY task in the engine")
+    for task_id, element in sorted(ready.items()):
+        if task_id not in p.tasks:
+            add("missing_task", f"引擎就绪任务 {task_id}({element})没有待办行 / READY task {task_id} "
+                f"({element}) has no inbox row")
+
+
+def _check_timers(timers: dict, p: _Projections, add) -> None:
+    for task_id, job in sorted(p.timer_jobs.items(), key=lambda kv: str(kv[0])):
+        timer = timers.get(task_id)
+        if timer is None:
+            add("orphan_timer_job", f"定时作业 {job.id}({job.element_id})没有等待中的定时器 / timer job "
+                f"{job.id} ({job.element_id}) has no waiting timer")
+        elif _utc(job.due_at) != _utc(timer.due_at):
+            add("timer_due_mismatch", f"定时作业 {job.id}({job.element_id})到期 {_utc(job.due_at).isoformat()}"
+                f",引擎为 {_utc(timer.due_at).isoformat()} / timer job due time differs from the engine")
+    for task_id, timer in sorted(timers.items()):
+        if task_id not in p.timer_jobs:
+            add("missing_timer_job", f"等待中的定时器 {timer.element_id}(到期 {_utc(timer.due_at).isoformat()})"
+                f"没有作业 / waiting timer {timer.element_id} has no job")
+
+
+def _check_messages(waiting: Counter, p: _Projections, add) -> None:
+    for name, count in sorted((p.subscriptions - waiting).items()):
+        add("orphan_subscription", f"消息订阅 {name}×{count} 没有等待中的消息事件 / subscription to '{name}' "
+            "matches no waiting message event")
+    for name in sorted((waiting - p.subscriptions).keys()):
+        add("missing_subscription", f"等待中的消息事件 {name} 没有订阅 / waiting message event '{name}' "
+            "has no subscription")
+
+
+def _check_status(instance_id: int, status: str, engine_has_work: bool, p: _Projections, add) -> None:
+    if status == "error" and not p.incidents:
+        add("error_without_incident", "状态为 error 但没有未处理的事件 / status is error without an open incident")
+    if status in ("running", "waiting") and not (engine_has_work or p.incidents or p.other_jobs):
+        add("stuck", "运行中的实例没有待办、作业、订阅或事件 / running instance without an open task, job, "
+            "subscription or incident",
+            f"查看 GET /api/v1/instances/{instance_id}/events 后取消或迁移 / inspect its events, then cancel or "
+            "migrate it", False)
+
+
 def check_instance(db, instance_id: int) -> list[Problem]:
-    from app.models.runtime import HumanTask, Incident, Instance, Job, MessageSubscription
+    """The problems of one instance: its engine state and its projections, read in one snapshot."""
+    from app.models.runtime import Instance
 
     problems: list[Problem] = []
+
+    def add(code, message, repair=REBUILD, repairable=True):
+        problems.append(Problem(code, instance_id, message, repair, repairable))
+
     with db.read_scope() as s:
         _snapshot(db, s)
         inst = s.get(Instance, instance_id)
         if inst is None:
             return problems
-        tasks = {r.id: r.element_id for r in s.execute(select(HumanTask.id, HumanTask.element_id).where(
-            HumanTask.instance_id == instance_id, HumanTask.state == "open"))}
-        timer_jobs = {r.task_id: r for r in s.execute(select(Job.id, Job.task_id, Job.due_at, Job.element_id).where(
-            Job.instance_id == instance_id, Job.kind == "timer"))}
-        other_jobs = s.scalar(select(func.count()).select_from(Job).where(Job.instance_id == instance_id,
-                                                                          Job.kind != "timer"))
-        subs = Counter(s.scalars(select(MessageSubscription.name).where(
-            MessageSubscription.instance_id == instance_id)))
-        incidents = s.scalar(select(func.count()).select_from(Incident).where(
-            Incident.instance_id == instance_id, Incident.status == "open"))
-
-        def add(code, message, repair=REBUILD, repairable=True):
-            problems.append(Problem(code, instance_id, message, repair, repairable))
-
+        p = _projections(s, instance_id)
         if inst.status in ENDED:
-            if tasks:
-                add("ended_with_open_tasks", f"已结束({inst.status})的实例仍有 {len(tasks)} 条开放待办 / "
-                    f"{inst.status} instance still has {len(tasks)} open task row(s)")
-            if timer_jobs or other_jobs:
-                add("ended_with_jobs", f"已结束({inst.status})的实例仍有 {len(timer_jobs) + other_jobs} 个作业 / "
-                    f"{inst.status} instance still has job row(s)")
-            if subs:
-                add("ended_with_subscriptions", f"已结束({inst.status})的实例仍有消息订阅 / "
-                    f"{inst.status} instance still has message subscription(s)")
+            _check_ended(inst.status, p, add)
             return problems
         try:
             runner = _restore(s, inst)
@@ -111,41 +179,12 @@ def check_instance(db, instance_id: int) -> list[Problem]:
                 f"instance is {inst.status}")
             return problems
         ready = {v.id: v.element_id for v in runner.user_tasks()}
-        for task_id, element in sorted(tasks.items()):
-            if task_id not in ready:
-                add("stale_task", f"开放待办 {task_id}({element})在引擎中没有就绪任务 / open task row "
-                    f"{task_id} ({element}) has no READY task in the engine")
-        for task_id, element in sorted(ready.items()):
-            if task_id not in tasks:
-                add("missing_task", f"引擎就绪任务 {task_id}({element})没有待办行 / READY task {task_id} "
-                    f"({element}) has no inbox row")
         timers = {t.task_id: t for t in runner.timers()}
-        for task_id, job in sorted(timer_jobs.items(), key=lambda kv: str(kv[0])):
-            timer = timers.get(task_id)
-            if timer is None:
-                add("orphan_timer_job", f"定时作业 {job.id}({job.element_id})没有等待中的定时器 / timer job "
-                    f"{job.id} ({job.element_id}) has no waiting timer")
-            elif _utc(job.due_at) != _utc(timer.due_at):
-                add("timer_due_mismatch", f"定时作业 {job.id}({job.element_id})到期 {_utc(job.due_at).isoformat()}"
-                    f",引擎为 {_utc(timer.due_at).isoformat()} / timer job due time differs from the engine")
-        for task_id, timer in sorted(timers.items()):
-            if task_id not in timer_jobs:
-                add("missing_timer_job", f"等待中的定时器 {timer.element_id}(到期 {_utc(timer.due_at).isoformat()})"
-                    f"没有作业 / waiting timer {timer.element_id} has no job")
         waiting = Counter(runner.waiting_messages())
-        for name, count in sorted((subs - waiting).items()):
-            add("orphan_subscription", f"消息订阅 {name}×{count} 没有等待中的消息事件 / subscription to '{name}' "
-                "matches no waiting message event")
-        for name in sorted((waiting - subs).keys()):
-            add("missing_subscription", f"等待中的消息事件 {name} 没有订阅 / waiting message event '{name}' "
-                "has no subscription")
-        if inst.status == "error" and not incidents:
-            add("error_without_incident", "状态为 error 但没有未处理的事件 / status is error without an open incident")
-        if inst.status in ("running", "waiting") and not (ready or timers or waiting or incidents or other_jobs):
-            add("stuck", "运行中的实例没有待办、作业、订阅或事件 / running instance without an open task, job, "
-                "subscription or incident",
-                "查看 GET /api/v1/instances/{id}/events 后取消或迁移 / inspect its events, then cancel or migrate it"
-                .replace("{id}", str(instance_id)), False)
+        _check_tasks(ready, p, add)
+        _check_timers(timers, p, add)
+        _check_messages(waiting, p, add)
+        _check_status(instance_id, inst.status, bool(ready or timers or waiting), p, add)
     return problems
 
 

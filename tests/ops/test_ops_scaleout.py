@@ -8,6 +8,8 @@ the database, never by sleeping.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import random
 import signal
@@ -107,99 +109,93 @@ class Load:
             time.sleep(0.05)  # pacing of the load generator, not a wait for timers
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("db_kind", ["pg"], indirect=True)
-def test_gunicorn_and_two_workers_survive_sigkill_and_fire_every_timer_once(factory, clock, db, database_url,
-                                                                             tmp_path):
-    factory.deploy_onboarding()
-    token = factory.token("admin")
-    prom = tmp_path / "prom"
-    prom.mkdir()
-    env = {**os.environ, "DATABASE_URL": database_url, "INVESTFLOW_DEMO": "1", "PYTHONPATH": str(ROOT),
-           "INVESTFLOW_HANDLER_MODULES": "tests.support", "PROMETHEUS_MULTIPROC_DIR": str(prom),
-           "INVESTFLOW_JOB_LEASE": "5", "INVESTFLOW_SWEEP_INTERVAL": "0.5", "INVESTFLOW_SCHEDULER": "0"}
-    port = free_port()
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    procs: list[subprocess.Popen] = []
+class Stack:
+    """gunicorn -w 2 and two ``investflow worker`` processes against one PostgreSQL database."""
 
-    def spawn(name, args, extra=None):
-        p = subprocess.Popen(args, cwd=ROOT, env={**env, **(extra or {})}, stdout=open(logs / f"{name}.out", "w"),
-                             stderr=open(logs / f"{name}.err", "w"))
-        procs.append(p)
+    def __init__(self, database_url: str, tmp_path: Path):
+        prom = tmp_path / "prom"
+        prom.mkdir()
+        self.logs = tmp_path / "logs"
+        self.logs.mkdir()
+        self.env = {**os.environ, "DATABASE_URL": database_url, "INVESTFLOW_DEMO": "1", "PYTHONPATH": str(ROOT),
+                    "INVESTFLOW_HANDLER_MODULES": "tests.support", "PROMETHEUS_MULTIPROC_DIR": str(prom),
+                    "INVESTFLOW_JOB_LEASE": "5", "INVESTFLOW_SWEEP_INTERVAL": "0.5", "INVESTFLOW_SCHEDULER": "0"}
+        self.procs: list[subprocess.Popen] = []
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.web = self._spawn("web", [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                                       "-w", "2", "-b", f"127.0.0.1:{port}", "app:create_app()"])
+        self.workers = [self._spawn(f"worker{i}", [str(BIN / "investflow"), "worker", "--name", f"w{i}",
+                                                   "--interval", "0.5"]) for i in (1, 2)]
+
+    def _spawn(self, name, args):
+        p = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=open(self.logs / f"{name}.out", "w"),
+                             stderr=open(self.logs / f"{name}.err", "w"))
+        self.procs.append(p)
         return p
 
-    web = spawn("web", [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "-w", "2",
-                        "-b", f"127.0.0.1:{port}", "app:create_app()"])
-    workers = [spawn(f"worker{i}", [str(BIN / "investflow"), "worker", "--name", f"w{i}", "--interval", "0.5"])
-               for i in (1, 2)]
-    base = f"http://127.0.0.1:{port}"
-    load = Load(base, token)
-    try:
-        wait_http(f"{base}/healthz", proc=web)
+    def wait_ready(self):
+        wait_http(f"{self.base}/healthz", proc=self.web)
         deadline = time.monotonic() + 60
-        while len(_children(web.pid)) < 2 and time.monotonic() < deadline:
+        while len(_children(self.web.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        threads = [threading.Thread(target=load.run, args=(i,), daemon=True) for i in range(3)]
-        for t in threads:
-            t.start()
-        started = time.monotonic()
-        killed_at = None
-        moves = 0
-        while time.monotonic() - started < SECONDS:
-            time.sleep(SECONDS / 15)  # pacing: the clock moves ~15 times during the run
-            clock.advance(STEP)
-            moves += 1
-            if killed_at is None and time.monotonic() - started >= SECONDS * 0.4:
-                victim = _children(web.pid)[0]
-                os.kill(victim, signal.SIGKILL)
-                workers[0].send_signal(signal.SIGKILL)
-                killed_at = time.monotonic()
-        load.stop.set()
-        for t in threads:
-            t.join(timeout=60)
-        assert killed_at is not None and workers[0].wait(timeout=10) == -signal.SIGKILL
 
-        # the surviving worker drains everything due (jobs leased by the dead worker come back after 5 s)
-        deadline = time.monotonic() + 120
-        due = None
-        while time.monotonic() < deadline:
-            with db.read_scope() as s:
-                due = s.scalar(select(func.count()).select_from(Job).where(Job.due_at <= clock.now()))
-            if due == 0:
-                break
-            time.sleep(0.5)
-        assert due == 0, f"{due} job(s) still due after the drain"
+    def kill_one_of_each(self) -> float:
+        os.kill(_children(self.web.pid)[0], signal.SIGKILL)
+        self.workers[0].send_signal(signal.SIGKILL)
+        return time.monotonic()
 
-        status, text = http("GET", f"{base}/metrics", token)
-        assert status == 200
-        starts_counted = sample(text, "investflow_http_requests_total",
-                                route="/api/v1/processes/<key>/instances", status="201")
-        timer_runs = sample(text, "investflow_jobs_run_total", kind="timer", outcome="ok")
-        with db.read_scope() as s:
-            instance_count = s.scalar(select(func.count()).select_from(Instance))
-        assert sample(text, "investflow_instances", process="onboarding") == instance_count
-    finally:
-        load.stop.set()
-        for p in procs:
+    def stop(self):
+        for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for p in procs:
+        for p in self.procs:
             try:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
 
-    print(f"load {load.counts}, dropped {len(load.dropped)}, clock moves {moves}, instances {instance_count}")
-    assert not load.crashed, load.crashed
-    assert not load.server_errors, load.server_errors[:5]
-    assert not load.unexpected, load.unexpected[:5]
-    assert all(killed_at - 1 <= t <= killed_at + 15 for t in load.dropped), "connections failed away from the kill"
-    assert load.counts["start"] >= 20 and load.counts["inbox"] >= 20 and load.counts["complete"] >= 10, load.counts
-    assert starts_counted >= load.counts["start"]  # the killed web process's counts are kept (multiprocess)
-    assert timer_runs >= 1
+    def json_lines(self, name: str) -> list[dict]:
+        return [json.loads(line) for line in (self.logs / name).read_text().splitlines()
+                if line.startswith('{"time"')]
 
+
+def _drive(load: Load, stack: Stack, clock) -> float:
+    """Run the load for SECONDS, moving the clock; kill a web and a worker process at 40 %. Returns the kill time."""
+    threads = [threading.Thread(target=load.run, args=(i,), daemon=True) for i in range(3)]
+    for t in threads:
+        t.start()
+    started = time.monotonic()
+    killed_at = None
+    try:
+        while time.monotonic() - started < SECONDS:
+            time.sleep(SECONDS / 15)  # pacing: the clock moves ~15 times during the run
+            clock.advance(STEP)
+            if killed_at is None and time.monotonic() - started >= SECONDS * 0.4:
+                killed_at = stack.kill_one_of_each()
+    finally:
+        load.stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert killed_at is not None and stack.workers[0].wait(timeout=10) == -signal.SIGKILL
+    return killed_at
+
+
+def _drain(db, clock, seconds: float = 120) -> None:
+    """The surviving worker runs everything due (jobs leased by the dead worker come back after 5 s)."""
+    deadline = time.monotonic() + seconds
+    due = None
+    while time.monotonic() < deadline:
+        with db.read_scope() as s:
+            due = s.scalar(select(func.count()).select_from(Job).where(Job.due_at <= clock.now()))
+        if due == 0:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{due} job(s) still due after the drain")
+
+
+def _assert_every_due_timer_fired_once(db, clock) -> None:
     with db.read_scope() as s:
         twice = s.execute(select(AuditEvent.instance_id, AuditEvent.element_id, func.count())
                           .where(AuditEvent.type == "timer_fired")
@@ -207,29 +203,58 @@ def test_gunicorn_and_two_workers_survive_sigkill_and_fire_every_timer_once(fact
                           .having(func.count() > 1)).all()
         fired = {(i, e) for i, e in s.execute(select(AuditEvent.instance_id, AuditEvent.element_id)
                                               .where(AuditEvent.type == "timer_fired"))}
-        now = clock.now()
-        # a ut1 still open at the end was never completed: its yellow timer, when due, must have fired
+        # a ut1 still open at the end was never completed: its yellow timer, once due, must have fired
         open_ut1 = s.execute(select(HumanTask.instance_id, Instance.created_at).join(
             Instance, Instance.id == HumanTask.instance_id).where(HumanTask.element_id == "ut1",
                                                                   HumanTask.state == "open")).all()
         escalated = set(s.scalars(select(HumanTask.instance_id).where(HumanTask.element_id == "escalate")))
     assert not twice, f"timers fired more than once: {twice[:5]}"
-    import datetime as dt
-
+    now = clock.now()
     overdue = [i for i, created in open_ut1
                if (created if created.tzinfo else created.replace(tzinfo=dt.UTC)) + dt.timedelta(hours=8) < now]
     assert all((i, "yellow1") in fired for i in overdue)
     assert all((i, "red1") in fired and (i, "yellow1") in fired for i in escalated)
     assert len(fired) >= 10, f"only {len(fired)} timers fired"
 
-    import json
 
-    def json_lines(name):
-        return [json.loads(line) for line in (logs / name).read_text().splitlines() if line.startswith('{"time"')]
+@pytest.mark.slow
+@pytest.mark.parametrize("db_kind", ["pg"], indirect=True)
+def test_gunicorn_and_two_workers_survive_sigkill_and_fire_every_timer_once(factory, clock, db, database_url,
+                                                                             tmp_path):
+    factory.deploy_onboarding()
+    token = factory.token("admin")
+    stack = Stack(database_url, tmp_path)
+    load = Load(stack.base, token)
+    try:
+        stack.wait_ready()
+        killed_at = _drive(load, stack, clock)
+        _drain(db, clock)
+        status, text = http("GET", f"{stack.base}/metrics", token)
+        assert status == 200
+        with db.read_scope() as s:
+            instance_count = s.scalar(select(func.count()).select_from(Instance))
+    finally:
+        load.stop.set()
+        stack.stop()
 
-    job_lines = [x for x in json_lines("worker2.err") if x["kind"] == "job"]
+    print(f"load {load.counts}, dropped {len(load.dropped)}, instances {instance_count}")
+    assert not load.crashed, load.crashed
+    assert not load.server_errors, load.server_errors[:5]
+    assert not load.unexpected, load.unexpected[:5]
+    assert all(killed_at - 1 <= t <= killed_at + 15 for t in load.dropped), "connections failed away from the kill"
+    assert load.counts["start"] >= 20 and load.counts["inbox"] >= 20 and load.counts["complete"] >= 10, load.counts
+
+    # metrics summed over every process, the killed web process included (multiprocess mode)
+    assert sample(text, "investflow_http_requests_total", route="/api/v1/processes/<key>/instances",
+                  status="201") >= load.counts["start"]
+    assert sample(text, "investflow_jobs_run_total", kind="timer", outcome="ok") >= 1
+    assert sample(text, "investflow_instances", process="onboarding") == instance_count
+
+    _assert_every_due_timer_fired_once(db, clock)
+
+    job_lines = [x for x in stack.json_lines("worker2.err") if x["kind"] == "job"]
     assert any(x["outcome"] == "ok" and x["job_kind"] == "timer" for x in job_lines)
-    requests = [x for x in json_lines("web.err") if x["kind"] == "request"]
+    requests = [x for x in stack.json_lines("web.err") if x["kind"] == "request"]
     assert len(requests) >= load.counts["start"] and all(x["request_id"] and x["route"] for x in requests)
 
     doctor = cli(database_url, "doctor")
