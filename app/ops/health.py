@@ -9,11 +9,14 @@ from sqlalchemy import text
 
 @functools.lru_cache(maxsize=1)
 def migration_heads() -> tuple[str, ...]:
+    from pathlib import Path
+
     from alembic.script import ScriptDirectory
 
-    from app.models.migrate import alembic_config
+    import app.models
 
-    return tuple(sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()))
+    folder = Path(app.models.__file__).resolve().parent / "migrations"  # the Alembic scripts shipped with the app
+    return tuple(sorted(ScriptDirectory(str(folder)).get_heads()))
 
 
 def database_revisions(db) -> tuple[str, ...]:
