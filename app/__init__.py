@@ -27,6 +27,9 @@ def create_app(config: Config | None = None) -> Flask:
         db.install_clock()
     app.extensions["db"] = db
 
+    from app.ops import init_app as init_ops
+
+    init_ops(app)  # request id, JSON access log, HTTP metrics, /metrics, /readyz
     from app.api import init_app as init_api
     from app.web import init_app as init_web
 

@@ -257,5 +257,11 @@ def demo_load(if_empty):
     click.echo(summary)
 
 
+from app.ops.cli import COMMANDS as _OPS_COMMANDS  # noqa: E402  (doctor, backup, restore)
+
+for _command in _OPS_COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

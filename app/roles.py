@@ -43,6 +43,7 @@ ROLES: dict[str, Role] = {
         Role("inspector", "督查人员"),
         Role("legal", "法律顾问"),
         Role("leader", "领导"),
+        Role("metrics", "监控采集(Prometheus)"),  # may read /metrics only
     ]
 }
 

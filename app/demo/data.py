@@ -104,6 +104,7 @@ CITY_USERS: list[tuple[str, str, list[str], str | None]] = [
     ("expert2", "财务专家", ["expert"], "expert_pool"),
     ("investor1", "投资方联系人(云岭茗源)", ["investor"], "investors"),
     ("rep1", "上海普洱商会招商代表", ["investment_rep"], "rep_network"),
+    ("prometheus", "监控采集(Prometheus)", ["metrics"], None),  # reads /metrics only
 ]
 
 # County users: (suffix, display suffix, roles, org suffix); username = <pinyin>_<suffix>

@@ -180,6 +180,7 @@ class AuditEvent(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), index=True)
     element_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)  # request / job run that wrote it
 
 
 class AppSetting(Base):

@@ -7,13 +7,15 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models.runtime import AuditEvent
+from app.ops.context import current as current_request_id
 
 
 def record(session: Session, type_: str, actor: str, *, instance_id: int | None = None,
            element_id: str | None = None, detail: dict | None = None) -> None:
     """Append an audit event in the caller's transaction (a plain INSERT: events are never updated)."""
     session.execute(_INSERT, [{"type": type_, "actor": actor or "system", "instance_id": instance_id,
-                              "element_id": element_id, "detail": detail or {}, "at": clock.now()}])
+                              "element_id": element_id, "detail": detail or {}, "at": clock.now(),
+                              "request_id": current_request_id()}])
 
 
 _INSERT = insert(AuditEvent)
@@ -21,4 +23,5 @@ _INSERT = insert(AuditEvent)
 
 def as_dict(event: AuditEvent) -> dict:
     return {"id": event.id, "type": event.type, "at": event.at.isoformat(), "actor": event.actor,
-            "instance_id": event.instance_id, "element_id": event.element_id, "detail": event.detail or {}}
+            "instance_id": event.instance_id, "element_id": event.element_id, "detail": event.detail or {},
+            "request_id": event.request_id}

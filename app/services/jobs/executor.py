@@ -23,6 +23,7 @@ from app.db import after_savepoint_rollback
 from app.engine import StepResult
 from app.errors import Conflict, NotFound
 from app.models.runtime import Incident, Instance, Job
+from app.ops.jobs import job_run
 from app.services import audit
 from app.services.jobs.kinds import apply_job
 from app.services.runtime.change import InstanceChange, apply_change, lock_instance
@@ -81,7 +82,8 @@ def run_job(db, job_id: int) -> bool:
             return True
         savepoint = session.begin_nested()  # the job row's delete commits even when the kind gives up
         try:
-            apply_job(session, job)
+            with job_run(job):  # JSON log line, jobs_run metric, correlation id on its audit events
+                apply_job(session, job)
             savepoint.commit()
         except (Conflict, NotFound) as exc:
             # the target moved on (completed, cancelled, gone) or the engine refused the change (an

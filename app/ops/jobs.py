@@ -1,0 +1,32 @@
+"""Observing job runs: a JSON log line, the jobs_run counter and a correlation id per run."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from app.errors import Conflict, NotFound
+from app.ops import context, logs, metrics
+
+
+@contextlib.contextmanager
+def job_run(job):
+    """Wrap applying one job: outcome ``ok``, ``dropped`` (target moved on) or ``error`` (raised)."""
+    request_id = context.new_id("job-")
+    token = context.REQUEST_ID.set(request_id)
+    started = time.perf_counter()
+    outcome, error = "ok", None
+    try:
+        yield
+    except (Conflict, NotFound) as exc:
+        outcome, error = "dropped", getattr(exc, "message", str(exc))
+        raise
+    except BaseException as exc:
+        outcome, error = "error", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        context.REQUEST_ID.reset(token)
+        metrics.job_outcome(job.kind, outcome)
+        logs.job_line(request_id=request_id, job_id=job.id, kind=job.kind, instance_id=job.instance_id,
+                      element_id=job.element_id, outcome=outcome, duration_ms=(time.perf_counter() - started) * 1000,
+                      error=error)
