@@ -108,7 +108,8 @@ def visit_register(ctx: OperatorContext, visit: dict) -> dict:
 
 @operator("visit_route")
 def visit_route(ctx: OperatorContext, visit_id: int, routing_type: str, routed_to: str,
-                chain_code: str | None = None) -> dict:
+                chain_code: str | None = None, due_days: Any = None) -> dict:
+    """Record the routing; ``due_days`` (calendar days) sets the handling due date counted in the assessment."""
     row = ctx.session.get(Visit, int(visit_id))
     if row is None:
         raise ValueError(f"来访记录不存在 / visit {visit_id} not found")
@@ -117,6 +118,8 @@ def visit_route(ctx: OperatorContext, visit_id: int, routing_type: str, routed_t
     if chain_code:
         row.chain_code = chain_code
     row.status = "routed"
+    if due_days not in (None, ""):
+        row.handling_due_at = ctx.now + dt.timedelta(days=int(due_days))
     ctx.session.flush()
     return {"visit_id": row.id, "routing_type": row.routing_type, "routed_to": row.routed_to,
             "chain_code": row.chain_code, "status": row.status}

@@ -1,0 +1,118 @@
+"""Operators of the assessment from records (issue #12): settings for BPMN, computed scorecard
+inputs, the F-20 unit monthly report, and visits marked handled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.models.assessment import UnitReport
+from app.models.domain import AssessmentScore, Visit
+from app.services.domain import kpis, settings
+from app.services.domain.operators.projects import parse_datetime
+from app.services.runtime.service_calls import OperatorContext, operator
+
+
+@operator("settings_values")
+def settings_values(ctx: OperatorContext, prefix: str | list | None = None) -> dict:
+    """Current settings (``{key: value}``), all or those whose key starts with ``prefix`` (or any of a list).
+
+    The one way BPMN reads [A] values (docs/CONTRACTS.md "Settings"): a service task at the start of a
+    process stores the result (e.g. ``cfg``) and scripts/timers read ``cfg['deadline.annual.self']``."""
+    values = settings.values(ctx.session)
+    if not prefix:
+        return values
+    prefixes = [prefix] if isinstance(prefix, str) else list(prefix)
+    return {k: v for k, v in values.items() if any(k.startswith(p) for p in prefixes)}
+
+
+def _fmt(item: dict) -> str:
+    value = item.get("value")
+    if value is None:
+        return "—"
+    if item.get("unit") == "fraction":
+        return f"{value * 100:.2f}%"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value}{'' if item.get('unit') in (None, '分') else item['unit']}"
+
+
+@operator("assessment_indicators")
+def assessment_indicators(ctx: OperatorContext, units: list[dict], year: Any, quarter: Any = None,
+                          params: dict | None = None) -> list[dict]:
+    """Scorecard inputs of each unit computed from the records (YTD to the period end), plus the
+    quarterly 日常考评 totals already saved for the year (annual only) and a display dict ``shown``
+    ({kpi_key: "48.00%"}, {kpi_key + "_why": reason}) for read-only instructions."""
+    cfg = settings.values(ctx.session)
+    if params:
+        cfg.update({k: v for k, v in params.items() if k in cfg})
+    quarter = int(quarter) if quarter not in (None, "") else None
+    rows = kpis.unit_scorecard_inputs(ctx.session, units, int(year), quarter, cfg)
+    for row in rows:
+        if quarter is None:
+            saved = ctx.session.scalars(select(AssessmentScore).where(
+                AssessmentScore.unit_key == row["unit_key"], AssessmentScore.year == int(year),
+                AssessmentScore.quarter.is_not(None)).order_by(AssessmentScore.quarter)).all()
+            row["quarterly"] = [s.daily for s in saved]
+        shown = {}
+        for key, item in row["kpis"].items():
+            shown[key] = _fmt(item)
+            num, den = item.get("numerator"), item.get("denominator")
+            basis = f"{num:g}/{den:g}" if isinstance(num, int | float) and isinstance(den, int | float) and den else ""
+            shown[key + "_why"] = item.get("reason") or basis
+        shown["capacity_grade"] = row.get("capacity_grade") or "—"
+        row["shown"] = shown
+    return rows
+
+
+@operator("unit_report_save")
+def unit_report_save(ctx: OperatorContext, unit_key: str, unit_name: str, period: str, report: dict,
+                     region_code: str | None = None, unit_kind: str = "county", due_at: Any = None) -> dict:
+    """Insert or replace the F-20 月报 of one unit for one month (submitted now)."""
+    if not unit_key:
+        raise ValueError("unit_key 必填 / unit_key required")
+    kpis.period_of(str(period)[:4], month=str(period)[5:7])  # validates "YYYY-MM"
+    if not isinstance(report, dict):
+        raise ValueError("report 应为字典 / report must be a dict")
+
+    def count(name: str) -> int:
+        value = report.get(name) or 0
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"{name} 应为非负整数 / {name} must be a non-negative integer")
+        return int(value)
+
+    row = ctx.session.scalars(select(UnitReport).where(UnitReport.unit_key == str(unit_key),
+                                                       UnitReport.period == str(period))).first()
+    if row is None:
+        row = UnitReport(unit_key=str(unit_key), period=str(period))
+        ctx.session.add(row)
+    row.unit_name = str(unit_name or unit_key)[:128]
+    row.unit_kind = unit_kind or "county"
+    row.region_code = region_code or None
+    row.leader_trips = count("leader_trips")
+    row.leader_enterprises_visited = count("leader_enterprises_visited")
+    row.leader_investors_received = count("leader_investors_received")
+    row.trips = list(report.get("trips") or [])
+    row.work_info = list(report.get("work_info") or [])
+    row.problems = report.get("problems")
+    row.due_at = parse_datetime(due_at, "due_at") if due_at not in (None, "") else None
+    row.submitted_at = ctx.now
+    row.instance_id = ctx.instance_id
+    ctx.session.flush()
+    on_time = row.due_at is None or row.submitted_at <= row.due_at
+    return {"unit_report_id": row.id, "on_time": on_time}
+
+
+@operator("visit_handled")
+def visit_handled(ctx: OperatorContext, visit_id: Any, due_days: Any = None) -> dict:
+    """Mark a visit handled (its routing ended: accepted by the chain lead / 交办 done / 转办 received)."""
+    row = ctx.session.get(Visit, int(visit_id))
+    if row is None:
+        raise ValueError(f"来访记录不存在 / visit {visit_id} not found")
+    row.handled_at = ctx.now
+    row.status = "handled"
+    ctx.session.flush()
+    on_time = row.handling_due_at is None or row.handled_at <= row.handling_due_at
+    return {"visit_id": row.id, "handled_at": row.handled_at.isoformat(), "on_time": on_time}
+
