@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from app.errors import FormInvalid
+
 from app.models.domain import Agreement, Complaint, FundsArrival, Project, Visit
 from tests.processes.helpers_cycle import (
     assessment_scores,
@@ -243,13 +247,26 @@ def test_a_quarterly_inspection_saves_the_quarterly_scorecard(flow):
     assert flow.instance(iid).status == "completed"
 
 
-def run_annual(flow, verify: dict[str, dict]) -> int:
+def build_year(flow) -> None:
+    """The hand-counted year of tests/domain/year_2026.py (思茅区), written through the operators."""
+    from app.services.runtime.service_calls import OperatorContext, load_all
+    from tests.domain import year_2026
+
+    ops = load_all()
+    with flow.db.session_scope() as s:
+        def make_ctx(now):
+            return OperatorContext(session=s, instance_id=None, process_key="test", business_key=None, now=now)
+
+        year_2026.build(s, make_ctx, ops)
+
+
+def run_annual(flow, verify: dict[str, dict], explain: dict | None = None) -> int:
+    set_clock(flow, "2027-01-06T10:00:00+08:00")  # every 2026 F-20 report is due
     iid = start_occurrence(flow, "annual_assessment", {"assess_units": UNITS, "period": "2026"})
     assert (flow.data(iid)["year"], flow.data(iid)["period_label"]) == (2026, "2026年度")
     selfs = flow.tasks(iid, "self_assess")
     assert {(t.lane, t.region_code) for t in selfs} == {("county_ipb", "530802"), ("county_ipb", "530821")}
-    complete_each(flow, iid, "self_assess", {"indicators": SIMAO_INDICATORS, "adjustments": SIMAO_ADJUSTMENTS,
-                                             "self_score": 82, "evidence": "到位资金凭证、施工许可证。"})
+    complete_each(flow, iid, "self_assess", explain or {"self_confirmation": "无异议", "evidence": "无"})
     assert {t.lane for t in flow.tasks(iid, "verify")} == {"zsw_office"}
     complete_each(flow, iid, "verify", lambda task: verify[task.region_code])
     data = flow.data(iid)
@@ -262,12 +279,25 @@ def run_annual(flow, verify: dict[str, dict]) -> int:
 
 
 VERIFIED = {"verification_result": "核验属实", "falsification_count": 0, "false_data_findings": 0,
-            "daily_scores": {"q1": 78, "q2": 82, "q3": 80, "q4": 84}}
+            "claimed_signed_count": 1, "provincial_commendation": False, "irregular_incentive_count": 0}
 
 
-def test_the_annual_assessment_reproduces_the_worked_example(flow):
+def test_the_annual_assessment_reproduces_the_worked_example_from_records(flow):
+    """思茅区's year is built from records (tests/domain/year_2026.py); nobody types a percentage.
+    The computed scorecard is the §4.3 worked example: year-end 80.30, daily 81.00 (the four saved
+    quarterly results 78/82/80/84), bonus 1 (认领签约, confirmed by the office), penalty 0.9
+    (1 start overdue × 0.5 + 2 late F-20 × 0.2 — both from records), total 80.61 良好.
+    宁洱县 has one project (X1: signed and landed 2026, 100 000 万, 9 000 省外 evidenced, no target,
+    no reports, no ledger): 落地率 1/1 → 12, 10亿+ 1 → 3, 开工率 0, 资金到位率 9 % → 9/30 × 10 = 3,
+    everything else 0 with its reason → year-end 18.00; no quarterly results → daily = 18.00;
+    bonus 1 (the same confirmed 认领), penalty 12 missing F-20 × 0.2 = 2.4 → 18 + 1 − 2.4 = 16.60 不合格.
+    Blank is never better than zero."""
+    build_year(flow)
     iid = run_annual(flow, {"530802": VERIFIED, "530821": VERIFIED})
 
+    selfs = {u["unit_key"]: u for u in flow.data(iid)["self_reports"]}
+    assert selfs["530802"]["landing_rate_pct"] == 48.0 and selfs["530802"]["reasons"] == {}
+    assert selfs["530821"]["reasons"]["funds_target_rate_pct"] == "未下达年度到位资金目标"
     scores = assessment_scores(flow, 2026)
     simao = scores["530802"]
     assert (simao.year_end, simao.daily, simao.bonus, simao.penalty, simao.total, simao.grade) == (
@@ -278,31 +308,57 @@ def test_the_annual_assessment_reproduces_the_worked_example(flow):
     assert simao.scores["bonus_parts"] == {"认领项目签约": 1.0}
     assert simao.scores["penalty_parts"] == {"超时限未开工项目": 0.5, "月报迟报": 0.4}
     assert simao.scores["quarterly"] == [78.0, 82.0, 80.0, 84.0]
-    assert (scores["530821"].total, scores["530821"].grade) == (80.61, "良好")
+    assert simao.scores["missing"] == []
+    ninger = scores["530821"]
+    assert (ninger.year_end, ninger.daily, ninger.total, ninger.grade) == (18.0, 18.0, 16.6, "不合格")
+    assert {m["key"] for m in ninger.scores["missing"]} >= {"funds_target_rate_pct", "capacity_grade", "complaint"}
 
     [report] = reports(flow, "annual")
     assert (report.period, report.title) == ("2026", "2026年度招商引资工作考核结果")
     assert section(report, "ranking")["table"]["rows"] == [
-        [1, "思茅区", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"], [1, "宁洱县", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"]]
-    assert section(report, "summary")["text"] == "计分结果:1.思茅区 80.61分(良好);1.宁洱县 80.61分(良好)。"
+        [1, "思茅区", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"], [2, "宁洱县", 18.0, 18.0, 1.0, 2.4, 16.6, "不合格"]]
+    assert section(report, "summary")["text"] == "计分结果:1.思茅区 80.61分(良好);2.宁洱县 16.6分(不合格)。"
     assert section(report, "approval")["text"] == "同意"
     published = [n for n in flow.notifications(title_contains="2026年度招商引资工作考核结果") if n.instance_id == iid]
     assert "leading_group_head" in {n.role for n in published}
     assert flow.instance(iid).status == "completed"
 
 
+def test_the_self_assessment_shows_computed_values_and_requires_an_explanation_when_disputed(flow):
+    build_year(flow)
+    set_clock(flow, "2027-01-06T10:00:00+08:00")
+    iid = start_occurrence(flow, "annual_assessment", {"assess_units": UNITS[:1], "period": "2026"})
+    shown = flow.data(iid)["computed_units"][0]["shown"]
+    assert (shown["landing_rate"], shown["landing_rate_why"]) == ("48.00%", "12/25")
+    assert shown["capacity_grade"] == "良"
+    with pytest.raises(FormInvalid) as disputed:  # 有异议 without an explanation (anyOf in the form)
+        flow.complete(iid, "self_assess", {"self_confirmation": "有异议"})
+    assert disputed.value.message.startswith("表单填写有误")
+    # the old typed percentages are no longer part of the form: extra input is refused, nothing stored
+    with pytest.raises(FormInvalid):
+        flow.complete(iid, "self_assess", {"self_confirmation": "无异议", "indicators": {"landing_rate_pct": 100}},
+                      username="county1")
+    assert not flow.data(iid).get("self_reports")
+    flow.complete(iid, "self_assess", {"self_confirmation": "有异议", "explanations": [
+        {"indicator": "项目落地率", "text": "A4 项目已于 12 月底完成注册,待补录落地记录。"}]})
+    (report,) = flow.data(iid)["self_reports"]
+    assert report["explanations"][0]["indicator"] == "项目落地率"
+    assert report["landing_rate_pct"] == 48.0  # the explanation does not change the computed value
+
+
 def test_a_confirmed_falsification_forces_fail_whatever_the_score(flow):
     falsified = {**VERIFIED, "verification_result": "查实弄虚作假", "falsification_count": 0,
                  "verify_note": "到位资金凭证系伪造。"}
+    build_year(flow)
     iid = run_annual(flow, {"530802": VERIFIED, "530821": falsified})
 
     graded = {c["unit_key"]: c for c in flow.data(iid)["graded_cards"]}
     assert graded["530821"]["falsification"] is True and graded["530821"]["grade"] == "不合格"  # D12 rule 1
     scores = assessment_scores(flow, 2026)
     ninger = scores["530821"]
-    # the verification counts at least one falsification: −5 on top of the example's 0.9
-    assert (ninger.penalty, ninger.total, ninger.grade) == (5.9, 75.61, "不合格")
+    # the verification counts at least one falsification: −5 on top of 12 missing F-20 × 0.2 → 18 + 1 − 7.4 = 11.60
+    assert (ninger.penalty, ninger.total, ninger.grade) == (7.4, 11.6, "不合格")
     assert ninger.scores["penalty_parts"]["弄虚作假"] == 5.0
     assert (scores["530802"].total, scores["530802"].grade) == (80.61, "良好")
     [report] = reports(flow, "annual")
-    assert section(report, "ranking")["table"]["rows"][-1] == [2, "宁洱县", 81.0, 80.3, 1.0, 5.9, 75.61, "不合格"]
+    assert section(report, "ranking")["table"]["rows"][-1] == [2, "宁洱县", 18.0, 18.0, 1.0, 7.4, 11.6, "不合格"]
