@@ -83,12 +83,12 @@ def test_a_county_without_records_scores_zero_with_reasons(year):
     # X1 (signed 2026, landed) is its only project: 落地率 1/1; funds 9 000 省外 but no target
     assert unit["landing_rate_pct"] == 100.0
     assert unit["reasons"]["funds_target_rate_pct"] == "未下达年度到位资金目标"
-    assert unit["reasons"]["capacity_grade"] == "2026年无承载能力评估台账"
+    assert unit["reasons"]["capacity_grade"] == "截至期末无2026年承载能力评估台账"
     card = score_unit(dict(unit, unit_key="530821"))
     # 落地率 12 + 10亿+ 1 × 3 = 15; 开工率 0/1 and 资金到位率 9 000/100 000 = 9 % → 9/30 × 10 = 3 → 18
     assert card["score"] == 18.0
     missing = {m["key"]: m["reason"] for m in card["missing"]}
-    assert missing["capacity_grade"] == "2026年无承载能力评估台账"
+    assert missing["capacity_grade"] == "截至期末无2026年承载能力评估台账"
     assert missing["complaint"] == "本期无办结或到期的投诉; 本期无投诉满意度评价"
 
 

@@ -200,22 +200,34 @@ SIMAO_ADJUSTMENTS = {"big_50e8_count": 0, "claimed_signed_count": 1, "provincial
 UNITS = [{"region_code": "530802", "unit_name": "思茅区"}, {"region_code": "530821", "unit_name": "宁洱县"}]
 
 
-def test_a_quarterly_inspection_saves_the_quarterly_scorecard(flow):
+def test_a_quarterly_inspection_scores_the_computed_indicators(flow):
+    """Q2 2026 from the year of tests/domain/year_2026.py (序时进度 0.5), clock 2026-07-05 10:00 local
+    (F-20 of January–May due; June's is due at the end of 07-05). Hand-worked for 思茅区:
+
+      到位资金 产业类省外 evidenced 01–06: A1 5 000 / 10 000 = 50 % → min(0.5 / 0.5, 1) × 15 = 15
+      亿元以上 A1 A2 A3 = 3 / 5 = 60 % → min(0.6 / 0.5, 1) × 10 = 10                        → 25
+      cohort signed to 06-30: A1 A2 A3 B1–B21 = 24; landed A1 B1–B9 = 10 → 41.67 % / 60 % × 12 = 8.33
+      started B1–B9 = 9 → 37.5 % / 50 % × 8 = 6.00
+      funds A1 5 000 + A2 40 000 + B1 20 000 + B2 6 940 = 71 940 / 262 000 = 27.46 % / 30 % × 10 = 9.15 → 23.49
+      10亿+ A1 A2 = 2 vs 3 × 0.5 → 9; 500强 A1 = 1 vs 2 × 0.5 → 6                           → 15
+      转段 3/3 → 6; 预警 2/2 → 4; 月报 5/5 → 2; 一把手 5/5 → 2; 外出 1; 来访登记 1; 信息 1; 办理 6/6 → 3 → 20
+      投诉 3/3 × 3/3 → 4; 联办协办 5/5 → 2; 承载能力: no ledger before 06-30 → 0 (reason shown)   →  6
+      daily = 25 + 23.486 + 15 + 20 + 6 = 89.49 → 良好
+    宁洱县: X1 landed 1/1 → 12, 资金 9 000 / 100 000 = 9 % → 3, 10亿+ 1 vs 1.5 → 6; the rest has no
+    records → 0 each → 21.00; a confirmed falsification → 不合格."""
+    build_year(flow)
+    set_clock(flow, "2026-07-05T10:00:00+08:00")
     iid = start_occurrence(flow, "quarterly_inspection", {"inspect_units": UNITS, "period": "2026Q2"})
     data = flow.data(iid)
     assert (data["year"], data["quarter"], data["period_label"]) == (2026, 2, "2026年第二季度")
+    assert data["inspect_within"] == "P15D" and data["plan_within"] == "P7D"  # settings, not literals
     assert flow.task(iid, "inspection_plan").lane == "zsw_office"
     flow.complete(iid, "inspection_plan", {"inspectors": "王督查、李督查"}, username="office1")
 
-    # Q2 (序时进度 0.5) — tests/handlers/test_scorecard.py::test_quarterly_uses_time_proportional_targets: 77.3
-    q2_simao = {**SIMAO_INDICATORS, "funds_target_rate_pct": 46, "signed_1e8_rate_pct": 40, "big_10e8_count": 1,
-                "top_firm_count": 0}
     answers = {
-        "530802": {"indicators": q2_simao, "falsification_count": 0, "findings": [],
-                   "inspection_note": "资金凭证、开工佐证齐全。"},
-        # 落地率 30% of the 60% benchmark: 6 of 12 instead of 9.6 → 73.7; a confirmed falsification → 不合格
-        "530821": {"indicators": {**q2_simao, "landing_rate_pct": 30}, "falsification_count": 1,
-                   "findings": [{"project_name": "咖啡庄园项目", "type": "数据不实", "detail": "到位资金虚报 500 万元"}],
+        "530802": {"falsification_count": 0, "findings": [], "inspection_note": "资金凭证、开工佐证齐全。"},
+        "530821": {"falsification_count": 1,
+                   "findings": [{"project_name": "X1 项目", "type": "数据不实", "detail": "到位资金虚报 500 万元"}],
                    "inspection_note": "发现虚报到位资金。"},
     }
     inspections = flow.tasks(iid, "inspection")
@@ -224,26 +236,25 @@ def test_a_quarterly_inspection_saves_the_quarterly_scorecard(flow):
 
     data = flow.data(iid)
     assert [(r["unit_key"], r["daily"], r["grade"]) for r in data["quarterly"]["ranking"]] == [
-        ("530802", 77.3, "合格"), ("530821", 73.7, "不合格")]
-    assert data["report_text"] == "2026年第二季度日常考评:1.思茅区 77.3分(合格);2.宁洱县 73.7分(不合格)。"
+        ("530802", 89.49, "良好"), ("530821", 21.0, "不合格")]
+    assert data["report_text"] == "2026年第二季度日常考评:1.思茅区 89.49分(良好);2.宁洱县 21.0分(不合格)。"
     assert data["issues"] == "宁洱县:数据不实,到位资金虚报 500 万元"
     flow.complete(iid, "inspection_report", {"report_text": data["report_text"], "issues": data["issues"],
                                              "rectification_due": "2026-08-10"}, username="office1")
 
     scores = assessment_scores(flow, 2026, quarter=2)
-    assert set(scores) == {"530802", "530821"}
     simao, ninger = scores["530802"], scores["530821"]
-    assert (simao.unit_name, simao.quarter, simao.daily, simao.total, simao.grade) == ("思茅区", 2, 77.3, 77.3, "合格")
-    assert (simao.year_end, simao.bonus, simao.penalty, simao.instance_id) == (0.0, 0.0, 0.0, iid)
+    assert (simao.unit_name, simao.quarter, simao.daily, simao.total, simao.grade) == ("思茅区", 2, 89.49, 89.49, "良好")
     blocks = {b["name"]: b["earned"] for b in simao.scores["blocks"]}
-    assert blocks == {"目标任务": 21.8, "项目落地": 25.0, "招大引强": 6.0, "过程管理": 16.5, "服务与环境": 8.0}
-    assert (ninger.daily, ninger.grade, ninger.scores["false_data_findings"]) == (73.7, "不合格", 1)
-    assert assessment_scores(flow, 2026) == {}  # no annual rows from a quarterly run
+    assert blocks == {"目标任务": 25.0, "项目落地": 23.49, "招大引强": 15.0, "过程管理": 20.0, "服务与环境": 6.0}
+    items = {i["key"]: (i["points"], i["reason"]) for i in simao.scores["items"]}
+    assert items["landing_rate_pct"] == (8.33, None)
+    assert items["capacity_grade"] == (0.0, "截至期末无2026年承载能力评估台账")
+    assert (ninger.daily, ninger.grade, ninger.scores["false_data_findings"]) == (21.0, "不合格", 1)
 
     [report] = reports(flow, "quarterly")
     assert (report.period, report.title) == ("2026Q2", "2026年第二季度招商引资工作督查通报")
-    assert section(report, "ranking")["table"]["rows"] == [[1, "思茅区", 77.3, "合格"], [2, "宁洱县", 73.7, "不合格"]]
-    assert section(report, "issues")["text"] == "宁洱县:数据不实,到位资金虚报 500 万元\n整改期限:2026-08-10"
+    assert section(report, "ranking")["table"]["rows"] == [[1, "思茅区", 89.49, "良好"], [2, "宁洱县", 21.0, "不合格"]]
     assert flow.instance(iid).status == "completed"
 
 

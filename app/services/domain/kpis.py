@@ -34,7 +34,7 @@ Counting rules (§4.1; thresholds and cohort length are settings, ``kpi.*``):
   ``deadline.monthly.report_day`` of the next month, local time) has passed; 报送率 = submitted ÷ expected,
   迟报/未报 (the penalty count) = expected − submitted on time — lateness is punished once, by the penalty;
   "一把手"招商 / 外出招商信息 / 招商工作信息 = months meeting the ``kpi.*_per_month`` requirement ÷ months expected;
-* 承载能力: the unit's latest capacity ledger of the year (D11 ratings), composite index with the
+* 承载能力: the unit's latest capacity ledger of the year recorded before the period end (D11 ratings), composite index with the
   ``capacity.weights`` and grade with ``capacity.bands`` (优/良/中/差).
 
 Times are compared in UTC against local (UTC+8) period bounds, as in :mod:`queries`.
@@ -361,7 +361,7 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
     out.update(_monthly_reports(session, scope, period, ytd, cfg, as_of))
 
     # -- capacity
-    out["capacity_index"] = _capacity(session, scope, period["year"], cfg)
+    out["capacity_index"] = _capacity(session, scope, period["year"], cfg, end)
 
     for key, item in out.items():
         label, unit = LABELS[key]
@@ -476,17 +476,18 @@ def capacity_grade(index: float | None, bands: dict) -> str | None:
     return "差"
 
 
-def _capacity(session, scope: Scope, year: int, cfg: dict) -> dict:
+def _capacity(session, scope: Scope, year: int, cfg: dict, end: dt.datetime) -> dict:
     if not scope.region_code:
         return {"value": None, "numerator": None, "denominator": None, "grade": None,
                 "reason": "承载能力按县区/园区评估,请指定县区"}
     stmt = select(CapacityLedger.period, CapacityLedger.factor, CapacityLedger.rating).where(
         CapacityLedger.region_code == scope.region_code, CapacityLedger.period.like(f"{year}%"),
+        CapacityLedger.updated_at < end,
         CapacityLedger.park_id.is_(None) if scope.park_id is None else CapacityLedger.park_id == scope.park_id)
     rows = session.execute(stmt).all()
     if not rows:
         return {"value": None, "numerator": None, "denominator": None, "grade": None,
-                "reason": f"{year}年无承载能力评估台账"}
+                "reason": f"截至期末无{year}年承载能力评估台账"}
     latest = max(p for p, _, _ in rows)
     weights = cfg["capacity.weights"]
     num = den = 0.0
