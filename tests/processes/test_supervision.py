@@ -16,7 +16,6 @@ import datetime as dt
 import pytest
 
 from app.errors import FormInvalid
-
 from app.models.domain import Agreement, Complaint, FundsArrival, Project, Visit
 from tests.processes.helpers_cycle import (
     assessment_scores,
