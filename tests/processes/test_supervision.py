@@ -215,6 +215,14 @@ def test_a_quarterly_inspection_scores_the_computed_indicators(flow):
     宁洱县: X1 landed 1/1 → 12, 资金 9 000 / 100 000 = 9 % → 3, 10亿+ 1 vs 1.5 → 6; the rest has no
     records → 0 each → 21.00; a confirmed falsification → 不合格."""
     build_year(flow)
+    with flow.db.session_scope() as s:  # D13 F1: not signed, last progress 2025-12-01 → 216 days ≥ 180
+        from app.models.domain import TimelineEvent
+        z1 = Project(code="Z1", name="久无进展的洽谈项目", region_code="530802", stage="S3_VISIT",
+                     library_status="在谈", created_at=at("2025-06-01T10:00+08:00"))
+        s.add(z1)
+        s.flush()
+        s.add(TimelineEvent(project_id=z1.id, kind="stage", title="进入阶段:实地考察",
+                            at=at("2025-12-01T10:00+08:00")))
     set_clock(flow, "2026-07-05T10:00:00+08:00")
     iid = start_occurrence(flow, "quarterly_inspection", {"inspect_units": UNITS, "period": "2026Q2"})
     data = flow.data(iid)
@@ -254,6 +262,10 @@ def test_a_quarterly_inspection_scores_the_computed_indicators(flow):
     [report] = reports(flow, "quarterly")
     assert (report.period, report.title) == ("2026Q2", "2026年第二季度招商引资工作督查通报")
     assert section(report, "ranking")["table"]["rows"] == [[1, "思茅区", 89.49, "良好"], [2, "宁洱县", 21.0, "不合格"]]
+    # D13 ran in the inspection: only Z1 is flagged (every other active project is signed, nothing red ≥ 90 d)
+    efficiency = section(report, "efficiency")
+    assert efficiency["table"]["rows"] == [["久无进展的洽谈项目", "530802", "F1", "封存候选(P06-A)"]]
+    assert efficiency["text"] == "久无进展的洽谈项目:F1 长期无进展"
     assert flow.instance(iid).status == "completed"
 
 

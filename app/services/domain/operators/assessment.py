@@ -116,3 +116,28 @@ def visit_handled(ctx: OperatorContext, visit_id: Any, due_days: Any = None) -> 
     on_time = row.handling_due_at is None or row.handled_at <= row.handling_due_at
     return {"visit_id": row.id, "handled_at": row.handled_at.isoformat(), "on_time": on_time}
 
+
+
+@operator("efficiency_review")
+def efficiency_review(ctx: OperatorContext, region_codes: list | None = None) -> dict:
+    """D13 效能评价 over the active projects of the given counties (all when empty), as of now:
+    each project's snapshot through ``handlers/efficiency.efficiency_flags``; returns the flagged
+    projects (封存候选 P06-A, 违约退出 P06-B, 下架) for the quarterly inspection report."""
+    from app.models.domain import Project
+    from app.services.domain.operators.projects import project_snapshot
+    from handlers.efficiency import efficiency_flags
+
+    stmt = select(Project.id).where(Project.status == "active").order_by(Project.id)
+    if region_codes:
+        stmt = stmt.where(Project.region_code.in_([str(r) for r in region_codes]))
+    candidates = []
+    for pid in ctx.session.scalars(stmt):
+        snap = project_snapshot(ctx, pid)
+        result = efficiency_flags(project=snap, as_of=ctx.now.date().isoformat())
+        if result["codes"]:
+            candidates.append({"project_id": pid, "project_name": snap["name"], "region_code": snap["region_code"],
+                               "codes": result["codes"], "summary": result["summary"],
+                               "seal_candidate": result["seal_candidate"], "breach_exit": result["breach_exit"],
+                               "unpublish": result["unpublish"]})
+    text = "\n".join(f"{c['project_name']}:{c['summary']}" for c in candidates) or "本季度无触发效能评价标记的项目"
+    return {"candidates": candidates, "count": len(candidates), "text": text}
