@@ -141,3 +141,22 @@ def efficiency_review(ctx: OperatorContext, region_codes: list | None = None) ->
                                "unpublish": result["unpublish"]})
     text = "\n".join(f"{c['project_name']}:{c['summary']}" for c in candidates) or "本季度无触发效能评价标记的项目"
     return {"candidates": candidates, "count": len(candidates), "text": text}
+
+
+@operator("unit_reports_save")
+def unit_reports_save(ctx: OperatorContext, reports: list, period: str, due_at: Any = None) -> dict:
+    """Save the F-20 reports collected by ``unit_monthly_report``: each item ``{"unit", "unit_kind",
+    "submitted_at", "report"}``; the submission time is the task's completion time, not this call's."""
+    saved = []
+    for item in reports or []:
+        unit = item.get("unit") or {}
+        result = unit_report_save(ctx, unit.get("unit_key") or unit.get("region_code"), unit.get("unit_name"),
+                                  period, item.get("report") or {}, region_code=unit.get("region_code"),
+                                  unit_kind=item.get("unit_kind") or "county", due_at=due_at)
+        row = ctx.session.get(UnitReport, result["unit_report_id"])
+        submitted = parse_datetime(item.get("submitted_at"), "submitted_at") if item.get("submitted_at") else None
+        if submitted is not None:
+            row.submitted_at = submitted
+        saved.append({"unit_key": row.unit_key, "on_time": row.due_at is None or row.submitted_at <= row.due_at})
+    ctx.session.flush()
+    return {"count": len(saved), "late": [s["unit_key"] for s in saved if not s["on_time"]], "saved": saved}
