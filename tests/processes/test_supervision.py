@@ -113,6 +113,11 @@ def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_number
     assert data["summary_text"] == expected_summary
     review = flow.task(iid, "office_review")
     assert review.lane == "zsw_office"
+    with flow.db.session_scope() as s:  # 思茅区's F-20 for November, already in (due 12-05)
+        from app.models.assessment import UnitReport
+        s.add(UnitReport(unit_key="530802", unit_name="思茅区", region_code="530802", period="2026-11",
+                         leader_trips=1, trips=[{"destination": "昆明"}], work_info=[{"title": "a"}, {"title": "b"}],
+                         submitted_at=at("2026-11-30T18:00+08:00"), due_at=at("2026-12-05T23:59+08:00")))
 
     flow.complete(iid, "office_review", {"bulletin_title": data["bulletin_title"], "summary_text": data["summary_text"],
                                          "highlights": "思茅区签约普洱茶精深加工项目。", "problems": "",
@@ -156,9 +161,17 @@ def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_number
     assert warnings["text"] == "存在红灯项目的县(区):思茅区。请相关县(区)限期整改。"
     assert section(report, "late")["text"] == "景东县未按时报送月报。"
     assert section(report, "highlights")["text"] == "思茅区签约普洱茶精深加工项目。"
+    # the seed's items for counties and 市直部门: F-20 (思茅 in, the rest not yet due on 12-01), visits, targets
+    seed = section(report, "seed_items")
+    assert seed["text"] == "共10个县(区)、6个市直部门。无迟报单位。无未报单位。"
+    assert len(seed["table"]["rows"]) == 16
+    assert table_row(seed, "思茅区") == ["思茅区", "县(区)", "按时", "1", "1", "1", "2", "—"]
+    assert table_row(seed, "宁洱县")[:3] == ["宁洱县", "县(区)", "未到期"]
+    assert table_row(seed, "市商务局")[:3] == ["市商务局", "市直部门", "未到期"]
     assert [s["key"] for s in report.sections] == ["overview", "regions", "ranking", "metric_ranks", "warnings",
-                                                   "highlights", "late", "requirements"]  # empty 问题 dropped
-    assert [s["title"][:2] for s in report.sections] == ["一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、"]
+                                                   "seed_items", "highlights", "late", "requirements"]  # empty 问题 dropped
+    assert [s["title"][:2] for s in report.sections] == ["一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、",
+                                                         "九、"]
     published = [n for n in flow.notifications(title_contains="月通报(2026年11月)") if n.instance_id == iid]
     assert {n.role for n in published} == {"county_gov", "county_ipb", "park_admin", "industry_dept", "chain_group",
                                            "committee_deputy", "committee_director"}

@@ -34,6 +34,8 @@ Counting rules (§4.1; thresholds and cohort length are settings, ``kpi.*``):
   ``deadline.monthly.report_day`` of the next month, local time) has passed; 报送率 = submitted ÷ expected,
   迟报/未报 (the penalty count) = expected − submitted on time — lateness is punished once, by the penalty;
   "一把手"招商 / 外出招商信息 / 招商工作信息 = months meeting the ``kpi.*_per_month`` requirement ÷ months expected;
+* scopes: a county (``region_code``), a park, a chain, or a 市直部门 (``responsible_unit`` = its name: the
+  projects it is responsible for, the visits routed to it, the complaints it handles);
 * 承载能力: the unit's latest capacity ledger of the year recorded before the period end (D11 ratings), composite index with the
   ``capacity.weights`` and grade with ``capacity.bands`` (优/良/中/差).
 
@@ -183,7 +185,8 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 class Scope:
     """Which projects (and visits, complaints, reports) an indicator set covers."""
 
-    def __init__(self, region_code=None, park_id=None, chain_code=None, unit_key=None):
+    def __init__(self, region_code=None, park_id=None, chain_code=None, unit_key=None, responsible_unit=None):
+        self.responsible_unit = responsible_unit or None  # a 市直部门 by name (project.responsible_unit)
         self.region_code = region_code or None
         self.park_id = int(park_id) if park_id not in (None, "") else None
         self.chain_code = chain_code or None
@@ -196,6 +199,8 @@ class Scope:
             stmt = stmt.where(Project.park_id == self.park_id)
         if self.chain_code:
             stmt = stmt.where(Project.chain_code == self.chain_code)
+        if self.responsible_unit:
+            stmt = stmt.where(Project.responsible_unit == self.responsible_unit)
         return stmt
 
     def visits(self, stmt):
@@ -205,12 +210,16 @@ class Scope:
             stmt = stmt.where(Visit.chain_code == self.chain_code)
         if self.park_id is not None:
             stmt = stmt.where(Visit.project_id.in_(select(Project.id).where(Project.park_id == self.park_id)))
+        if self.responsible_unit:
+            stmt = stmt.where(Visit.routed_to == self.responsible_unit)
         return stmt
 
     def complaints(self, stmt):
         if self.region_code:
             stmt = stmt.where(Complaint.region_code == self.region_code)
-        if self.park_id is not None or self.chain_code:
+        if self.responsible_unit:
+            stmt = stmt.where(Complaint.handler_unit == self.responsible_unit)
+        elif self.park_id is not None or self.chain_code:
             stmt = stmt.where(Complaint.project_id.in_(self.projects(select(Project.id))))
         return stmt
 
@@ -227,11 +236,11 @@ def _agreed_subquery():
 
 def indicators(session: Session, year: Any, quarter: Any = None, month: Any = None, *, region_code: str | None = None,
                park_id: Any = None, chain_code: str | None = None, unit_key: str | None = None, ytd: bool = False,
-               cfg: dict | None = None, as_of: dt.datetime | None = None) -> dict:
+               cfg: dict | None = None, as_of: dt.datetime | None = None, responsible_unit: str | None = None) -> dict:
     """All indicators of one scope and period (see the module docstring for the rules)."""
     period = period_of(year, quarter, month)
     cfg = cfg if cfg is not None else settings_service.values(session)
-    scope = Scope(region_code, park_id, chain_code, unit_key)
+    scope = Scope(region_code, park_id, chain_code, unit_key, responsible_unit)
     as_of = as_of or clock.now()
     start = _local_midnight(dt.date(period["year"], 1, 1) if ytd else period["first"])
     end = _local_midnight(period["next"])
@@ -370,7 +379,7 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         if item.get("value") is not None and unit == "fraction":
             item["value"] = round(item["value"], 6)
     return {"region_code": scope.region_code, "park_id": scope.park_id, "chain_code": scope.chain_code,
-            "unit_key": scope.unit_key,
+            "unit_key": scope.unit_key, "responsible_unit": scope.responsible_unit,
             "period": {"label": period["label"], "kind": period["kind"], "year": period["year"],
                        "quarter": period["quarter"], "month": period["month"],
                        "start": start.isoformat(), "end": end.isoformat(), "ytd": bool(ytd)},
@@ -556,7 +565,8 @@ def unit_scorecard_inputs(session: Session, units: list[dict], year: int, quarte
         if not key:
             raise Invalid("考核对象需要 region_code 或 unit_key / each unit needs region_code or unit_key")
         kpi = indicators(session, year, quarter, region_code=region, park_id=u.get("park_id"),
-                         chain_code=u.get("chain_code"), unit_key=key, ytd=True, cfg=cfg)
+                         chain_code=u.get("chain_code"), unit_key=key, ytd=True, cfg=cfg,
+                         responsible_unit=u.get("responsible_unit"))
         row = scorecard_inputs(kpi)
         row.update({"unit_key": key, "unit_name": u.get("unit_name") or key, "region_code": region})
         row["kpis"] = {k: {f: v.get(f) for f in ("label", "value", "numerator", "denominator", "unit", "reason")}

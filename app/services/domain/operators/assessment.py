@@ -160,3 +160,39 @@ def unit_reports_save(ctx: OperatorContext, reports: list, period: str, due_at: 
         saved.append({"unit_key": row.unit_key, "on_time": row.due_at is None or row.submitted_at <= row.due_at})
     ctx.session.flush()
     return {"count": len(saved), "late": [s["unit_key"] for s in saved if not s["on_time"]], "saved": saved}
+
+
+@operator("seed_items")
+def seed_items(ctx: OperatorContext, period: str, units: list[dict]) -> list[dict]:
+    """The seed's 督查通报 items of one month for counties and 市直部门 (seed 二(十)): F-20 status
+    (按时/迟报/未报/未到期), "一把手"外出招商, 外出招商信息, 来访企业 (from the register), 招商工作信息,
+    and 目标任务 (产业类省外到位资金 YTD ÷ annual target). ``units``: ``{"unit_key", "unit_name",
+    "unit_kind": "county"|"department", "region_code"?}``."""
+    year, month = int(str(period)[:4]), int(str(period)[5:7])
+    cfg = settings.values(ctx.session)
+    out = []
+    for u in units or []:
+        key = str(u.get("unit_key") or u.get("region_code") or "")
+        kind = u.get("unit_kind") or ("county" if u.get("region_code") else "department")
+        scope = ({"region_code": u.get("region_code")} if kind == "county"
+                 else {"responsible_unit": u.get("unit_name")})
+        month_k = kpis.indicators(ctx.session, year, month=month, unit_key=key, cfg=cfg, as_of=ctx.now,
+                                  **scope)["indicators"]
+        ytd_k = kpis.indicators(ctx.session, year, month=month, unit_key=key, cfg=cfg, as_of=ctx.now, ytd=True,
+                                **scope)["indicators"]
+        row = ctx.session.scalars(select(UnitReport).where(UnitReport.unit_key == key,
+                                                           UnitReport.period == str(period))).first()
+        due = kpis._report_due(str(period), cfg)  # noqa: SLF001 - the one due-date rule
+        if row is None:
+            status = "未报" if ctx.now >= due else "未到期"
+        else:
+            status = "按时" if row.submitted_at <= (row.due_at or due) else "迟报"
+        target = ytd_k["funds_target_rate"]
+        out.append({
+            "unit_key": key, "unit_name": u.get("unit_name") or key, "unit_kind": kind, "report_status": status,
+            "leader_trips": row.leader_trips if row else 0, "trip_reports": len(row.trips or []) if row else 0,
+            "work_info": len(row.work_info or []) if row else 0, "visits": int(month_k["visits"]["value"] or 0),
+            "signed": int(month_k["signed_count"]["value"] or 0),
+            "funds_target_rate": target["value"], "funds_target_reason": target["reason"],
+        })
+    return out
