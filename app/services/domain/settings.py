@@ -106,11 +106,14 @@ DEFINITIONS: list[Setting] = [
     Setting("deadline.annual.verify", "P15D", "数据核验时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.consultation.remind", "P5D", "预审征求意见提醒", "ISO 时长", "duration", group="时限"),
     Setting("deadline.consultation.due", "P10D", "预审征求意见时限", "ISO 时长", "duration", group="时限"),
-    Setting("deadline.visitor.classify", "P3D", "来访企业分类时限", "ISO 时长", "duration", group="时限"),
-    Setting("deadline.visitor.accept", "P5D", "来访企业接收时限", "ISO 时长", "duration", group="时限"),
+    Setting("deadline.visitor.accept", "P3D", "来访企业牵头单位承接时限(2个工作日)", "ISO 时长", "duration", group="时限"),
+    Setting("deadline.visitor.classify", "P5D", "来访企业办公室研判分类时限(3个工作日)", "ISO 时长", "duration",
+            group="时限"),
+    Setting("deadline.visitor.assign", "P3D", "交办接收办理时限(默认值,办公室可逐件调整)", "ISO 时长", "duration",
+            group="时限"),
     Setting("deadline.library.review", "P7D", "入库审核时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.library.claim", "P15D", "认领期限", "ISO 时长", "duration", group="时限"),
-    Setting("deadline.exit.step", "P15D", "退出各环节时限", "ISO 时长", "duration", group="时限"),
+    Setting("deadline.exit.step", "P15D", "封存分析报告时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.exit.rectify_days", 30, "违约限期整改天数", "天", "int", minimum=1, group="时限"),
     Setting("deadline.warning.yellow_explain_wd", 5, "黄灯情况说明时限", "工作日", "int", minimum=1, group="时限"),
     Setting("deadline.warning.red_explain_wd", 3, "红灯情况说明时限", "工作日", "int", minimum=1, group="时限"),
@@ -119,7 +122,7 @@ DEFINITIONS: list[Setting] = [
     Setting("calendar.workdays", [], "调休上班日(周末计工作日)", "日期列表 YYYY-MM-DD", "dates", group="工作日历"),
 ]
 BY_KEY: dict[str, Setting] = {d.key: d for d in DEFINITIONS}
-_DURATION = re.compile(r"^P(?:(\d+)W|(\d+)D|T(\d+)H)$")
+_DURATION = re.compile(r"^P(\d+)D$")  # whole calendar days: BPMN scripts read the day count
 
 
 def defaults() -> dict[str, Any]:
@@ -186,7 +189,7 @@ def validate(key: str, value: Any) -> Any:
         return _number(definition, value, integer=True)
     if kind == "duration":
         if not isinstance(value, str) or not _DURATION.match(value.strip()):
-            raise _bad(definition, "应为 ISO 8601 时长,如 P15D、P2W")
+            raise _bad(definition, "应为 ISO 8601 天数时长,如 P15D")
         return value.strip()
     if kind == "points":
         if not isinstance(value, dict):
