@@ -23,7 +23,7 @@ def get_kpis(session, user):
     args = request.args
     if not args.get("year"):
         raise Invalid("缺少参数 year / query parameter year is required")
-    region = args.get("region_code") or user_region(user)
+    region = args.get("region_code") or None
     park_id = args.get("park_id") or None
     if park_id is not None:
         try:
@@ -35,6 +35,7 @@ def get_kpis(session, user):
         if region and park.region_code != region:
             raise Invalid("园区不属于该县区 / the park is not in that county")
         region = park.region_code
+    region = region or user_region(user)
     chain = args.get("chain_code") or None
     if chain is not None and session.get(Chain, chain) is None:
         raise NotFound("产业链不存在 / chain not found")

@@ -76,8 +76,8 @@ def test_only_admins_change_settings_and_changes_are_validated_and_audited(api, 
     assert bad_points.status_code == 422
     bad_duration = api("put", "/api/v1/settings/deadline.annual.self", "admin", json={"value": "15天"})
     assert bad_duration.status_code == 422
-    bad_weight = api("put", "/api/v1/settings/score.weight.daily", "admin", json={"value": 0.5})
-    assert bad_weight.status_code == 422  # 0.5 + 0.7 ≠ 1
+    bad_weight = api("put", "/api/v1/settings/score.weight.daily", "admin", json={"value": 1.5})
+    assert bad_weight.status_code == 422  # a weight is 0–1
     with db.read_scope() as s:
         assert s.scalars(select(AppSetting).where(AppSetting.key.like("score.%"))).all() == []
         assert s.scalars(select(AuditEvent).where(AuditEvent.type == "setting.changed")).all() == []
@@ -94,3 +94,49 @@ def test_only_admins_change_settings_and_changes_are_validated_and_audited(api, 
     holidays = api("put", "/api/v1/settings/calendar.holidays", "admin", json={"value": ["2026-10-01", "2026-10-02"]})
     assert holidays.status_code == 200 and holidays.get_json()["value"] == ["2026-10-01", "2026-10-02"]
     assert api("put", "/api/v1/settings/calendar.holidays", "admin", json={"value": ["10月1日"]}).status_code == 422
+    # the two weights sum to 1: setting one sets the other
+    assert api("put", "/api/v1/settings/score.weight.daily", "admin", json={"value": 0.4}).status_code == 200
+    listed = {i["key"]: i["value"] for i in api("get", "/api/v1/settings", "office").get_json()["items"]}
+    assert (listed["score.weight.daily"], listed["score.weight.year_end"]) == (0.4, 0.6)
+
+
+def test_kpis_per_park_and_per_chain(api, db):
+    """One park project (signed and landed 2026, 20 000 万) and one chain-only project (signed 2026):
+    park → 落地率 1/1; chain C01 → both, 落地率 1/2; a county user asking for another county's park → 403."""
+    import datetime as dt
+
+    from app.models.domain import Agreement, Chain, Park, Project, Region
+
+    with db.session_scope() as s:
+        s.add_all([Region(code="530821", name="宁洱县", short_name="宁洱"),
+                   Chain(code="C01", name="茶产业链")])
+        s.flush()
+        park = Park(code="PK04", name="宁洱产业园区", region_code="530821")
+        s.add(park)
+        s.flush()
+        at = dt.datetime(2026, 3, 1, 2, tzinfo=dt.UTC)
+        p1 = Project(code="K1", name="园区项目", region_code="530821", park_id=park.id, chain_code="C01",
+                     signed_at=at, landed_at=at + dt.timedelta(days=30), planned_investment_wan=20000)
+        p2 = Project(code="K2", name="链上项目", region_code="530821", chain_code="C01", signed_at=at,
+                     planned_investment_wan=5000)
+        s.add_all([p1, p2])
+        s.flush()
+        s.add(Agreement(project_id=p1.id, kind="投资协议", sign_date=at.date(), agreed_investment_wan=20000))
+        park_id = park.id
+    by_park = api("get", f"/api/v1/kpis?year=2026&park_id={park_id}", "office").get_json()
+    assert by_park["park_id"] == park_id and by_park["region_code"] == "530821"
+    landing = by_park["indicators"]["landing_rate"]
+    assert (landing["numerator"], landing["denominator"], landing["value"]) == (1, 1, 1.0)
+    assert by_park["indicators"]["major_projects"]["value"] == 1  # 20 000 万 ≥ 1亿
+    by_chain = api("get", "/api/v1/kpis?year=2026&chain_code=C01", "office").get_json()
+    assert (by_chain["indicators"]["landing_rate"]["numerator"], by_chain["indicators"]["landing_rate"]["denominator"]) \
+        == (1, 2)
+    assert api("get", f"/api/v1/kpis?year=2026&park_id={park_id}", "simao").status_code == 403
+    monthly = api("get", "/api/v1/kpis?year=2026&month=3&chain_code=C01", "office").get_json()
+    assert monthly["period"]["label"] == "2026-03" and monthly["indicators"]["signed_count"]["value"] == 2
+
+
+def test_the_new_routes_are_in_the_openapi_document(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "get" in paths["/api/v1/kpis"] and "get" in paths["/api/v1/settings"]
+    assert "put" in paths["/api/v1/settings/{key}"]

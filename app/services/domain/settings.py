@@ -223,11 +223,18 @@ def validate(key: str, value: Any) -> Any:
 def put(session: Session, key: str, value: Any, actor: str) -> dict:
     """Validate, store the override and audit. Returns the listing row."""
     clean = validate(key, value)
-    if key in ("score.weight.daily", "score.weight.year_end"):
-        other_key = "score.weight.year_end" if key == "score.weight.daily" else "score.weight.daily"
-        other = get(session, other_key)
-        if abs(clean + other - 1) > 1e-6:
-            raise _bad(BY_KEY[key], f"日常考评与年终考评权重之和应为 1(另一项为 {other:g});请先调整另一项")
+    if key in _COMPLEMENTS:
+        # 日常考评 + 年终考评 = 1: setting one sets the other (both audited)
+        other_key = _COMPLEMENTS[key]
+        _store(session, other_key, round(1 - clean, 6), actor)
+    _store(session, key, clean, actor)
+    return next(item for item in listing(session) if item["key"] == key)
+
+
+_COMPLEMENTS = {"score.weight.daily": "score.weight.year_end", "score.weight.year_end": "score.weight.daily"}
+
+
+def _store(session: Session, key: str, clean: Any, actor: str) -> None:
     old = get(session, key)
     row = session.get(AppSetting, key)
     if row is None:
@@ -236,7 +243,6 @@ def put(session: Session, key: str, value: Any, actor: str) -> dict:
         row.value = clean
     session.flush()
     audit.record(session, "setting.changed", actor, detail={"key": key, "old": old, "new": clean})
-    return next(item for item in listing(session) if item["key"] == key)
 
 
 # ---------------------------------------------------------------- working days
