@@ -1,7 +1,8 @@
 """GET /api/v1/kpis — indicators computed from the records (app/services/domain/kpis.py).
 
 Query: ``year`` (required), ``quarter`` or ``month`` (optional), ``region_code``, ``park_id``,
-``chain_code``, ``ytd=1`` (window from 1 January). Jurisdiction: a county user sees their county only;
+``chain_code``, ``responsible_unit`` (a 市直部门 by name) with ``unit_key`` (its org key, for its F-20
+reports and targets), ``ytd=1`` (window from 1 January). Jurisdiction: a county user sees their county only;
 without ``region_code`` they get their own county. Rates are fractions (``value_kind: "fraction"``).
 Registered on the shared ``bp`` blueprint (app/api/__init__.py).
 """
@@ -40,6 +41,7 @@ def get_kpis(session, user):
     if chain is not None and session.get(Chain, chain) is None:
         raise NotFound("产业链不存在 / chain not found")
     check_region(user, region)
+    unit = (args.get("responsible_unit") or "").strip() or None  # a 市直部门 by name
     return kpis.indicators(session, args.get("year"), args.get("quarter"), args.get("month"),
-                           region_code=region, park_id=park_id, chain_code=chain,
-                           ytd=args.get("ytd") in ("1", "true"))
+                           region_code=region, park_id=park_id, chain_code=chain, responsible_unit=unit,
+                           unit_key=args.get("unit_key") or None, ytd=args.get("ytd") in ("1", "true"))

@@ -134,3 +134,24 @@ def test_registration_timeliness_counts_working_days(db, make_ctx, ops):
     cfg["calendar.holidays"] = ["2026-03-09", "2026-03-10"]  # Mon/Tue off: Wednesday is then 1 wd
     item = kpis.indicators(db, 2026, month=3, region_code=REGION, cfg=cfg, as_of=AS_OF)["indicators"]
     assert item["visit_register_timely_rate"]["numerator"] == 2
+
+
+def test_working_day_helpers_skip_weekends_and_holidays_and_count_makeup_days():
+    # 2026-10-01 (Thu) … 10-07 holidays, 10-10 (Sat) a make-up working day
+    holidays = [f"2026-10-0{d}" for d in range(1, 8)]
+    assert settings.add_working_days(dt.date(2026, 9, 30), 1, holidays, ["2026-10-10"]) == dt.date(2026, 10, 8)
+    assert settings.add_working_days(dt.date(2026, 10, 8), 2, holidays, ["2026-10-10"]) == dt.date(2026, 10, 10)
+    assert settings.working_days_between(dt.date(2026, 9, 30), dt.date(2026, 10, 12), holidays, ["2026-10-10"]) == 4
+    assert settings.working_days_between(dt.date(2026, 3, 6), dt.date(2026, 3, 6)) == 0
+
+
+def test_a_bad_f20_report_is_refused_and_nothing_is_stored(db, make_ctx, ops):
+    ctx = make_ctx()
+    for bad in ({"leader_trips": -1}, {"leader_trips": "两次"}, {"leader_trips": True}):
+        with pytest.raises(ValueError, match="非负整数"):
+            ops["unit_report_save"](ctx, "530802", "思茅区", "2026-05", bad)
+    with pytest.raises(Invalid, match="month"):
+        ops["unit_report_save"](ctx, "530802", "思茅区", "2026-13", {"leader_trips": 1})
+    with pytest.raises(ValueError, match="列表"):
+        ops["unit_report_save"](ctx, "530802", "思茅区", "2026-05", {"leader_trips": 1, "trips": "昆明"})
+    assert db.query(UnitReport).count() == 0  # validated before any row is added

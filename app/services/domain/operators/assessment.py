@@ -82,6 +82,11 @@ def unit_report_save(ctx: OperatorContext, unit_key: str, unit_name: str, period
             raise ValueError(f"{name} 应为非负整数 / {name} must be a non-negative integer")
         return int(value)
 
+    counts = {name: count(name) for name in ("leader_trips", "leader_enterprises_visited",
+                                             "leader_investors_received")}  # validate before touching rows
+    for name in ("trips", "work_info"):
+        if not isinstance(report.get(name) or [], list):
+            raise ValueError(f"{name} 应为列表 / {name} must be a list")
     row = ctx.session.scalars(select(UnitReport).where(UnitReport.unit_key == str(unit_key),
                                                        UnitReport.period == str(period))).first()
     if row is None:
@@ -90,9 +95,8 @@ def unit_report_save(ctx: OperatorContext, unit_key: str, unit_name: str, period
     row.unit_name = str(unit_name or unit_key)[:128]
     row.unit_kind = unit_kind or "county"
     row.region_code = region_code or None
-    row.leader_trips = count("leader_trips")
-    row.leader_enterprises_visited = count("leader_enterprises_visited")
-    row.leader_investors_received = count("leader_investors_received")
+    for name, value in counts.items():
+        setattr(row, name, value)
     row.trips = list(report.get("trips") or [])
     row.work_info = list(report.get("work_info") or [])
     row.problems = report.get("problems")
