@@ -234,13 +234,15 @@ def _names(rows: list[dict]) -> str:
 @handler("bulletin_sections")
 def bulletin_sections(period: str, city: dict | None = None, regions: list[dict] | None = None,
                       label: str | None = None, title: str | None = None, summary_text: str | None = None,
-                      extra_sections: list[dict] | None = None) -> dict:
+                      extra_sections: list[dict] | None = None, units: list[dict] | None = None) -> dict:
     """kpi_snapshot output → bulletin sections with rankings.
 
     ``city``: ``kpi_snapshot(period)``; ``regions``: ``[{"region_code", "region_name", "kpis":
     kpi_snapshot(period, region_code)}]``. ``summary_text`` replaces the generated overview text and
     ``extra_sections`` (``[{"key", "title", "text"}]``, empty texts dropped) are appended — both come
-    from the office's review. Returns ``{"title", "summary_text", "sections", "ranking", "metrics"}``;
+    from the office's review. ``units`` (the ``seed_items`` operator: counties *and* 市直部门) adds the
+    section of the seed's 督查通报 items — "一把手"招商, 外出招商信息报告, 来访企业报告, 招商工作信息报告 and
+    目标任务 — with the units that reported late or not at all. Returns ``{"title", "summary_text", "sections", "ranking", "metrics"}``;
     a section is ``{"key", "title", "text", "table"?}`` (titles numbered 一、二、…) with ``table =
     {"columns": [...], "rows": [[...], ...]}``.
     """
@@ -358,6 +360,8 @@ def bulletin_sections(period: str, city: dict | None = None, regions: list[dict]
                       "rows": [[r["region_name"], _fmt(r["metrics"].get("yellow", 0)),
                                 _fmt(r["metrics"].get("red", 0))] for r in lights]},
         })
+    if units:
+        sections.append(_seed_items_section(units))
     for extra in extra_sections or []:
         if isinstance(extra, dict) and str(extra.get("text") or "").strip():
             sections.append({"key": str(extra.get("key") or f"extra{len(sections)}"),
@@ -366,3 +370,34 @@ def bulletin_sections(period: str, city: dict | None = None, regions: list[dict]
         section["title"] = f"{_cn_ordinal(index)}、{section['title']}"
     return {"title": title, "period": period, "summary_text": summary_text, "sections": sections,
             "ranking": ranking, "metrics": city_known}
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def _seed_items_section(units: list[dict]) -> dict:
+    """督查事项落实情况 for counties and 市直部门 (seed 二(十)): one row per unit."""
+    kinds = {"county": "县(区)", "department": "市直部门"}
+    rows = []
+    for u in units:
+        if not isinstance(u, dict):
+            raise ValueError("units 的每一项应为对象 / each unit must be an object")
+        rows.append([u.get("unit_name") or u.get("unit_key"), kinds.get(u.get("unit_kind"), u.get("unit_kind") or ""),
+                     u.get("report_status") or "", _fmt(u.get("leader_trips", 0)), _fmt(u.get("trip_reports", 0)),
+                     _fmt(u.get("visits", 0)), _fmt(u.get("work_info", 0)), _pct(u.get("funds_target_rate"))])
+    counties = sum(1 for u in units if u.get("unit_kind") == "county")
+    depts = sum(1 for u in units if u.get("unit_kind") == "department")
+    late = [u.get("unit_name") for u in units if u.get("report_status") == "迟报"]
+    missing = [u.get("unit_name") for u in units if u.get("report_status") == "未报"]
+    no_leader = [u.get("unit_name") for u in units if u.get("report_status") in ("按时", "迟报")
+                 and not u.get("leader_trips")]
+    text = f"共{counties}个县(区)、{depts}个市直部门。"
+    text += ("月报迟报:" + "、".join(late) + "。") if late else "无迟报单位。"
+    text += ("月报未报:" + "、".join(missing) + "。") if missing else "无未报单位。"
+    if no_leader:
+        text += "本月“一把手”未外出招商:" + "、".join(no_leader) + "。"
+    return {"key": "seed_items", "title": "“一把手”招商、信息报告及目标任务落实情况", "text": text,
+            "table": {"columns": ["单位", "类别", "月报", "“一把手”外出招商(次)", "外出招商信息(篇)",
+                                  "来访企业(批)", "招商工作信息(篇)", "到位资金目标完成率(年初至今)"],
+                      "rows": rows}}

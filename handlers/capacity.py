@@ -133,10 +133,12 @@ def capacity_utilisation(rows: list[dict]) -> list[dict]:
     return [_prepare(row) for row in rows or []]
 
 
-def _overall(index: float | None) -> str:
+def _overall(index: float | None, bands: dict | None = None) -> str:
     if index is None:
         return "不适用"
-    for floor, word in OVERALL_BANDS:
+    table = OVERALL_BANDS if not bands else [
+        *sorted(((float(v), k) for k, v in bands.items()), reverse=True), (float("-inf"), "差")]
+    for floor, word in table:
         if index >= floor:
             return word
     return "差"
@@ -144,7 +146,7 @@ def _overall(index: float | None) -> str:
 
 @handler("capacity_rating_calc")
 def capacity_rating_calc(rows: list[dict], ratings: list[dict] | dict | None = None,
-                         weights: dict | None = None, period: str | None = None) -> dict:
+                         weights: dict | None = None, period: str | None = None, bands: dict | None = None) -> dict:
     """Nine factors per county/park → per-factor utilisation and rating, composite index, overall.
 
     ``ratings``: the D11 DMN results, ``[{"row_id": ..., "rating": ...}]`` or ``{row_id: rating}``;
@@ -153,7 +155,8 @@ def capacity_rating_calc(rows: list[dict], ratings: list[dict] | dict | None = N
 
     Returns ``{"period", "units": [...], "rows": [...]}``; each unit has ``unit_key, region_code,
     park_id, unit_name, factors{factor: {...}}, ledger [...], index, overall, short_factors,
-    tight_factors``. ``ledger`` is the list form ``capacity_record`` stores: one row per factor
+    tight_factors``. ``weights`` and ``bands`` ({"优": 85, "良": 70, "中": 50}) are the
+    ``capacity.weights`` / ``capacity.bands`` settings (defaults: FACTORS, OVERALL_BANDS). ``ledger`` is the list form ``capacity_record`` stores: one row per factor
     (``factor, total, used, committed, unit, rating, note``; for 环境容量 the binding pollutant).
     """
     weights = {k: float(v) for k, v in (weights or {k: v[3] for k, v in FACTORS.items()}).items()}
@@ -218,7 +221,7 @@ def capacity_rating_calc(rows: list[dict], ratings: list[dict] | dict | None = N
         ]
         index = round(num / den, 2) if den else None
         unit["index"] = index
-        unit["overall"] = _overall(index)
+        unit["overall"] = _overall(index, bands)
         unit["short_factors"] = short
         unit["tight_factors"] = tight
         unit["missing_factors"] = [f for f in FACTORS if f not in unit["factors"]]

@@ -23,8 +23,12 @@ Input: one dict per assessed unit (县(区) or 工业园区)::
      # annual only: the four quarterly daily scores (日常考评), if known
      "quarterly": [85.0, 88.0, 86.0, 90.0]}
 
-Rates are percentages (0–100, as entered in the forms). A missing or ``None`` indicator is *not
-applicable* (e.g. no complaints this year): it is left out and the score is renormalised to 100.
+Rates are percentages (0–100). Since issue #12 the indicators are computed from the platform's
+records (app/services/domain/kpis.py ``unit_scorecard_inputs``), not typed by the assessed unit.
+A missing or ``None`` indicator scores **0** and its item carries a ``reason`` (from the unit's
+``reasons`` dict, else "无数据,按0分计"): nothing is renormalised, so leaving a value blank can never
+raise a score. Every weight, benchmark, cap and amount is a setting: pass ``params`` (the settings
+dict, keys as in :data:`DEFAULTS`); missing keys fall back to :data:`DEFAULTS`.
 Numbers are rounded to 2 decimals in the output.
 """
 
@@ -64,6 +68,7 @@ INDICATORS: list[tuple[str, int, str, float, str, object]] = [
 ]
 
 BLOCKS = {1: "目标任务", 2: "项目落地", 3: "招大引强", 4: "过程管理", 5: "服务与环境"}
+MISSING_REASON = "无数据,按0分计"
 BLOCK_POINTS = {1: 25, 2: 30, 3: 15, 4: 20, 5: 10}
 
 BONUS_CAP = 10.0
@@ -80,6 +85,55 @@ PENALTIES = {
     "late_report_count": ("月报迟报", 0.2),
     "false_data_findings": ("督查发现数据不实", 1.0),
 }
+
+# The [A] values of §4.3 under their setting keys (app/services/domain/settings.py reads these as defaults).
+DEFAULTS: dict[str, object] = {
+    "score.weight.daily": DAILY_WEIGHT,
+    "score.weight.year_end": YEAR_END_WEIGHT,
+    "score.benchmark.landing_rate": 60.0,
+    "score.benchmark.start_rate": 50.0,
+    "score.benchmark.funds_arrival_rate": 30.0,
+    "score.count_full.big_10e8_count": 3,
+    "score.count_full.top_firm_count": 2,
+    "score.points": {key.removesuffix("_pct"): pts for key, _b, _l, pts, _k, _p in INDICATORS},
+    "score.capacity_points": {"优": 4, "良": 3, "中": 2, "差": 1},
+    "score.bonus.cap": BONUS_CAP,
+    "score.bonus.funds_per_10pct": 1.0,
+    "score.bonus.funds_max": 3.0,
+    "score.bonus.big_50e8_each": 3.0,
+    "score.bonus.big_50e8_max": 6.0,
+    "score.bonus.claimed_each": 1.0,
+    "score.bonus.claimed_max": 2.0,
+    "score.bonus.commendation": 1.0,
+    "score.penalty.cap": PENALTY_CAP,
+    "score.penalty.amounts": {key: each for key, (_label, each) in PENALTIES.items()},
+    "score.grade_bands": {"优秀": 90, "良好": 80, "合格": 60},
+}
+
+
+def _params(params: dict | None) -> dict:
+    out = dict(DEFAULTS)
+    for key, value in (params or {}).items():
+        if key in DEFAULTS and value is not None:
+            out[key] = value
+    return out
+
+
+def _indicator_table(cfg: dict) -> list[tuple[str, int, str, float, str, object]]:
+    """INDICATORS with the points, benchmarks, counts and grade points of ``cfg``."""
+    points = cfg["score.points"]
+    table = []
+    for key, block, label, pts, kind, param in INDICATORS:
+        base = key.removesuffix("_pct")
+        pts = float(points.get(base, pts))
+        if kind == "bench":
+            param = float(cfg[f"score.benchmark.{base}"])
+        elif kind == "count":
+            param = float(cfg[f"score.count_full.{key}"])
+        elif kind == "grade":
+            param = dict(cfg["score.capacity_points"])
+        table.append((key, block, label, pts, kind, param))
+    return table
 
 
 def _r(x: float) -> float:
@@ -101,16 +155,15 @@ def _clip01(x: float) -> float:
     return max(0.0, min(1.0, x))
 
 
-def grade_for(total: float, falsification: bool = False) -> str:
-    """D12 考核等次 (UNIQUE, first match): falsification → 不合格; ≥90 优秀; ≥80 良好; ≥60 合格."""
+def grade_for(total: float, falsification: bool = False, bands: dict | None = None) -> str:
+    """D12 考核等次 (UNIQUE, first match): falsification → 不合格; ≥90 优秀; ≥80 良好; ≥60 合格
+    (the bands are the ``score.grade_bands`` setting)."""
+    bands = bands or DEFAULTS["score.grade_bands"]
     if falsification:
         return "不合格"
-    if total >= 90:
-        return "优秀"
-    if total >= 80:
-        return "良好"
-    if total >= 60:
-        return "合格"
+    for word in ("优秀", "良好", "合格"):
+        if total >= float(bands[word]):
+            return word
     return "不合格"
 
 
@@ -139,19 +192,27 @@ def _indicator_points(unit: dict, kind: str, key: str, pts: float, param, progre
     raise ValueError(f"unknown indicator kind {kind!r}")
 
 
-def score_unit(unit: dict, progress: float = 1.0) -> dict:
-    """Base scorecard (100 points) of one unit; ``progress`` = share of the year elapsed (序时进度)."""
+def score_unit(unit: dict, progress: float = 1.0, params: dict | None = None) -> dict:
+    """Base scorecard (100 points) of one unit; ``progress`` = share of the year elapsed (序时进度).
+
+    Every indicator is scored: a missing one earns 0 and carries a ``reason`` — no renormalisation."""
     if not 0 < progress <= 1:
         raise ValueError("progress must be in (0, 1]")
+    cfg = _params(params)
+    reasons = unit.get("reasons") or {}
     items = []
     blocks = {b: {"block": b, "name": name, "max": 0.0, "earned": 0.0} for b, name in BLOCKS.items()}
     earned = available = 0.0
-    for key, block, label, pts, kind, param in INDICATORS:
+    for key, block, label, pts, kind, param in _indicator_table(cfg):
         got = _indicator_points(unit, kind, key, pts, param, progress)
-        items.append({"key": key, "block": block, "label": label, "max": pts,
-                      "points": None if got is None else _r(got)})
+        reason = None
         if got is None:
-            continue
+            sources = param if kind == "product" else (key,)
+            reason = "; ".join(dict.fromkeys(reasons.get(k) or MISSING_REASON for k in sources
+                                             if _num(unit.get(k)) is None or kind == "grade"))
+            got = 0.0
+        items.append({"key": key, "block": block, "label": label, "max": pts, "points": _r(got),
+                      "reason": reason})
         blocks[block]["max"] += pts
         blocks[block]["earned"] += got
         earned += got
@@ -159,6 +220,7 @@ def score_unit(unit: dict, progress: float = 1.0) -> dict:
     score = earned / available * 100 if available else 0.0
     return {
         "items": items,
+        "missing": [{"key": i["key"], "label": i["label"], "reason": i["reason"]} for i in items if i["reason"]],
         "blocks": [
             {"block": b["block"], "name": b["name"], "max": _r(b["max"]), "earned": _r(b["earned"]),
              "full": BLOCK_POINTS[b["block"]]}
@@ -170,33 +232,40 @@ def score_unit(unit: dict, progress: float = 1.0) -> dict:
     }
 
 
-def bonus_for(unit: dict) -> dict:
-    """Bonus points (cap +10)."""
+def bonus_for(unit: dict, params: dict | None = None) -> dict:
+    """Bonus points (cap ``score.bonus.cap``, default +10)."""
+    cfg = _params(params)
     parts = {}
     funds = _num(unit.get("funds_target_rate_pct"))
     if funds is not None and funds > 100:
-        parts["到位资金超目标"] = float(min(math.floor((funds - 100) / 10 + 1e-9), 3))
+        steps = math.floor((funds - 100) / 10 + 1e-9) * float(cfg["score.bonus.funds_per_10pct"])
+        parts["到位资金超目标"] = float(min(steps, float(cfg["score.bonus.funds_max"])))
     big50 = _num(unit.get("big_50e8_count")) or 0
     if big50 > 0:
-        parts["50亿元以上项目"] = min(3.0 * int(big50), 6.0)
+        parts["50亿元以上项目"] = min(float(cfg["score.bonus.big_50e8_each"]) * int(big50),
+                                  float(cfg["score.bonus.big_50e8_max"]))
     claimed = _num(unit.get("claimed_signed_count")) or 0
     if claimed > 0:
-        parts["认领项目签约"] = min(1.0 * int(claimed), 2.0)
+        parts["认领项目签约"] = min(float(cfg["score.bonus.claimed_each"]) * int(claimed),
+                                float(cfg["score.bonus.claimed_max"]))
     if _num(unit.get("provincial_commendation")):
-        parts["省级表彰"] = 1.0
+        parts["省级表彰"] = float(cfg["score.bonus.commendation"])
+    parts = {k: v for k, v in parts.items() if v > 0}
     raw = sum(parts.values())
-    return {"parts": parts, "raw": _r(raw), "bonus": _r(min(raw, BONUS_CAP))}
+    return {"parts": parts, "raw": _r(raw), "bonus": _r(min(raw, float(cfg["score.bonus.cap"])))}
 
 
-def penalty_for(unit: dict) -> dict:
-    """Penalty points (cap −20). Returned as a positive number to subtract."""
+def penalty_for(unit: dict, params: dict | None = None) -> dict:
+    """Penalty points (cap ``score.penalty.cap``, default −20). Returned as a positive number to subtract."""
+    cfg = _params(params)
+    amounts = cfg["score.penalty.amounts"]
     parts = {}
     for key, (label, each) in PENALTIES.items():
         n = _num(unit.get(key)) or 0
         if n > 0:
-            parts[label] = _r(each * int(n))
+            parts[label] = _r(float(amounts.get(key, each)) * int(n))
     raw = sum(parts.values())
-    return {"parts": parts, "raw": _r(raw), "penalty": _r(min(raw, PENALTY_CAP))}
+    return {"parts": parts, "raw": _r(raw), "penalty": _r(min(raw, float(cfg["score.penalty.cap"])))}
 
 
 def _ranked(results: list[dict], key: str) -> list[dict]:
@@ -228,7 +297,7 @@ def _units(units: Iterable[dict] | dict | None) -> list[dict]:
 
 
 @handler("quarterly_scorecard")
-def quarterly_scorecard(units, year: int, quarter: int) -> dict:
+def quarterly_scorecard(units, year: int, quarter: int, params: dict | None = None) -> dict:
     """季度日常考评: the §4.3 scorecard on time-proportional (序时进度) targets, normalised to 100.
 
     Returns ``{"year", "quarter", "progress", "results": [...], "ranking": [...]}``; each result has
@@ -242,7 +311,7 @@ def quarterly_scorecard(units, year: int, quarter: int) -> dict:
     progress = quarter / 4
     results = []
     for unit in _units(units):
-        card = score_unit(unit, progress)
+        card = score_unit(unit, progress, params)
         falsified = (_num(unit.get("falsification_count")) or 0) > 0
         results.append({
             "unit_key": str(unit["unit_key"]),
@@ -251,9 +320,10 @@ def quarterly_scorecard(units, year: int, quarter: int) -> dict:
             "daily": card["score"],
             "blocks": card["blocks"],
             "items": card["items"],
+            "missing": card["missing"],
             "falsification": falsified,
             "false_data_findings": int(_num(unit.get("false_data_findings")) or 0),
-            "grade": grade_for(card["score"], falsified),
+            "grade": grade_for(card["score"], falsified, _params(params)["score.grade_bands"]),
         })
     ranking = _ranked(results, "daily")
     return {
@@ -267,21 +337,23 @@ def quarterly_scorecard(units, year: int, quarter: int) -> dict:
 
 
 @handler("annual_scorecard")
-def annual_scorecard(units, year: int) -> dict:
+def annual_scorecard(units, year: int, params: dict | None = None) -> dict:
     """年度考核: final = 0.3 × mean(quarterly daily) + 0.7 × year-end + bonus (≤10) − penalty (≤20).
 
     The year-end score is the §4.3 scorecard on full-year targets (100 base). If a unit has no
     quarterly scores, its daily component equals its year-end score. Grade per D12; a confirmed
     falsification forces 不合格. Returns ``{"year", "results": [...], "ranking": [...]}``.
     """
+    cfg = _params(params)
     results = []
     for unit in _units(units):
-        card = score_unit(unit, 1.0)
+        card = score_unit(unit, 1.0, cfg)
         quarterly = [q for q in (_num(v) for v in (unit.get("quarterly") or [])) if q is not None]
         daily = sum(quarterly) / len(quarterly) if quarterly else card["score"]
-        bonus = bonus_for(unit)
-        penalty = penalty_for(unit)
-        total = _r(DAILY_WEIGHT * _r(daily) + YEAR_END_WEIGHT * card["score"] + bonus["bonus"] - penalty["penalty"])
+        bonus = bonus_for(unit, cfg)
+        penalty = penalty_for(unit, cfg)
+        total = _r(float(cfg["score.weight.daily"]) * _r(daily) + float(cfg["score.weight.year_end"]) * card["score"]
+                   + bonus["bonus"] - penalty["penalty"])
         falsified = (_num(unit.get("falsification_count")) or 0) > 0
         results.append({
             "unit_key": str(unit["unit_key"]),
@@ -292,13 +364,14 @@ def annual_scorecard(units, year: int) -> dict:
             "year_end": card["score"],
             "blocks": card["blocks"],
             "items": card["items"],
+            "missing": card["missing"],
             "bonus": bonus["bonus"],
             "bonus_parts": bonus["parts"],
             "penalty": penalty["penalty"],
             "penalty_parts": penalty["parts"],
             "total": total,
             "falsification": falsified,
-            "grade": grade_for(total, falsified),
+            "grade": grade_for(total, falsified, cfg["score.grade_bands"]),
         })
     ranking = _ranked(results, "total")
     return {

@@ -21,6 +21,7 @@ from app.demo import clock as clock_admin
 from app.demo import data as D
 from app.demo.forms import fill_form, uscc
 from app.errors import AppError
+from app.models.assessment import AssessmentTarget, UnitReport
 from app.models.auth import OrgUnit, User
 from app.models.domain import (
     STAGE_LIBRARY_STATUS,
@@ -79,6 +80,7 @@ def _load_static(session: Session, echo: Callable[[str], Any]) -> dict[str, int]
     _load_funds(session, projects)
     _load_visits(session, projects, ents)
     _load_complaints(session, projects)
+    _assessment_records(session)
     session.flush()
     counts["projects"] = session.scalar(select(func.count()).select_from(Project))
     return counts
@@ -192,6 +194,30 @@ def _load_complaints(session: Session, projects: dict[str, Project]) -> None:
                                   due_at=_ago(days - 30), status=status,
                                   reply="已协调完成供电增容。" if closed else None,
                                   satisfied=True if closed else None, closed_at=_ago(days - 20) if closed else None))
+
+
+def _assessment_records(session: Session) -> None:
+    """Demo annual targets and F-20 monthly reports (every month of the year so far) so the KPIs computed from
+    records (app/services/domain/kpis.py) show values; 景东 misses a report, 孟连 reports late."""
+    year = clock.now().year
+    if not session.scalar(select(func.count()).select_from(AssessmentTarget)):
+        for code, *_rest in D.REGIONS:
+            session.add(AssessmentTarget(unit_key=code, year=year, funds_target_wan=20000 if code == "530802" else 8000,
+                                         signed_1e8_target=3 if code == "530802" else 1, note="演示数据"))
+    if not session.scalar(select(func.count()).select_from(UnitReport)):
+        for months_back in range(1, clock.now().month + 1):
+            period = _month(months_back)
+            y, m = int(period[:4]), int(period[5:7])
+            due = dt.datetime(y + (m == 12), m % 12 + 1, 5, 15, 59, tzinfo=dt.UTC)  # the 5th, 23:59 local
+            for i, (code, _name, short, *_r) in enumerate(D.REGIONS):
+                if code == "530823" and months_back == 1:
+                    continue  # 景东: last month's report missing
+                late = code == "530827" and months_back == 1
+                session.add(UnitReport(unit_key=code, unit_name=_name, unit_kind="county", region_code=code,
+                                       period=period, leader_trips=(i + months_back) % 2,
+                                       trips=[{"destination": "昆明", "leads_obtained": 1}],
+                                       work_info=[{"title": f"{short}招商动态(演示)", "channel": "政务网站"}],
+                                       due_at=due, submitted_at=due + dt.timedelta(days=2 if late else -2)))
 
 
 def _project(session: Session, actor: User, spec: dict, ents: dict[str, int]) -> Project:

@@ -1,6 +1,9 @@
 """All models, imported so that ``Base.metadata`` is complete (Alembic, create_all)."""
 
-from app.models import domain  # noqa: F401,E402  (domain tables: projects, libraries, reports…)
+from app.models import (
+    assessment,  # noqa: F401,E402  (F-20 unit reports, annual targets)
+    domain,  # noqa: F401,E402  (domain tables: projects, libraries, reports…)
+)
 from app.models.auth import ApiToken, OrgUnit, User, UserAbsence  # noqa: F401
 from app.models.base import Base  # noqa: F401
 from app.models.runtime import (  # noqa: F401

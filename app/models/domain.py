@@ -137,6 +137,9 @@ class Visit(Base):
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
     instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    # 交办/转办 handling: due when routed, set handled when the receiving unit's routing ends
+    handling_due_at: Mapped[dt.datetime | None] = mapped_column()
+    handled_at: Mapped[dt.datetime | None] = mapped_column()
 
     enterprise: Mapped[Enterprise | None] = relationship()
 

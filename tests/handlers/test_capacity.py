@@ -119,3 +119,22 @@ def test_bad_rows_are_rejected():
         capacity_utilisation([_row("land", 100, -1)])
     with pytest.raises(ValueError):
         capacity_rating_calc([_row("land", 100, 1)], ratings={"530802:land": "很好"})
+
+
+def test_bands_and_weights_are_parameters_from_settings():
+    """capacity.bands / capacity.weights: the same 84.0 index is 良 by default and 优 with 优 ≥ 80."""
+    from handlers.capacity import capacity_rating_calc, capacity_utilisation
+
+    given = [{"region_code": "X", "factor": f, "rating": r, "total": 1, "applicable": True}
+             for f, r in (("land", "充足"), ("env_capacity", "紧张"), ("energy", "充足"), ("power", "充足"),
+                          ("water", "紧张"), ("sewage", "充足"), ("gas", "不足"), ("heat", "充足"), ("factory", "紧张"))]
+    rows = capacity_utilisation(given)
+    ratings = {r["row_id"]: g["rating"] for r, g in zip(rows, given, strict=True)}
+    # (20·100 + 15·60 + 15·100 + 15·100 + 10·60 + 10·100 + 5·20 + 5·100 + 5·60) / 100 = 84.0
+    (unit,) = capacity_rating_calc(rows, ratings)["units"]
+    assert (unit["index"], unit["overall"]) == (84.0, "良")
+    (unit,) = capacity_rating_calc(rows, ratings, bands={"优": 80, "良": 70, "中": 50})["units"]
+    assert unit["overall"] == "优"
+    only_land = {f: 0 for f in ("env_capacity", "energy", "power", "water", "sewage", "gas", "heat", "factory")}
+    (unit,) = capacity_rating_calc(rows, ratings, weights={"land": 1, **only_land})["units"]
+    assert unit["index"] == 100.0

@@ -146,12 +146,44 @@ def test_quarterly_uses_time_proportional_targets():
     assert res["progress"] == 0.5
 
 
-def test_not_applicable_indicators_are_renormalised():
-    unit = dict(SIMAO, complaint_timely_pct=None, complaint_satisfaction_pct=None)
+def test_a_missing_indicator_scores_zero_with_its_reason_and_nothing_is_renormalised():
+    """Issue #12: blank indicators used to be dropped and the rest scaled up to 100."""
+    unit = dict(SIMAO, complaint_timely_pct=None, complaint_satisfaction_pct=None,
+                reasons={"complaint_timely_pct": "本期无办结或到期的投诉"})
     card = score_unit(unit)
-    # 80.3 − 3.2 earned, 100 − 4 available → 77.1 / 96 × 100
-    assert card["available"] == 96.0
-    assert card["score"] == round(77.1 / 96 * 100, 2)
+    # 80.3 − 3.2 (the complaint item) = 77.1 of 100 — not 77.1 / 96 × 100 = 80.31
+    assert card["available"] == 100.0
+    assert card["score"] == 77.1
+    item = next(i for i in card["items"] if i["key"] == "complaint")
+    assert (item["points"], item["reason"]) == (0.0, "本期无办结或到期的投诉; 无数据,按0分计")
+    assert [m["key"] for m in card["missing"]] == ["complaint"]
+
+
+def test_leaving_landing_start_and_funds_blank_scores_the_same_as_true_zeros():
+    """The issue's county: blank 落地率/开工率/资金到位率 gave 72.26 (合格), true zeros 50.58 (不合格)."""
+    blank = dict(SIMAO, landing_rate_pct=None, start_rate_pct=None, funds_arrival_rate_pct=None)
+    zeros = dict(SIMAO, landing_rate_pct=0, start_rate_pct=0, funds_arrival_rate_pct=0)
+    b, z = score_unit(blank), score_unit(zeros)
+    # 80.3 − 25.0 (block 2) = 55.3 either way
+    assert b["score"] == z["score"] == 55.3
+    assert grade_for(b["score"]) == "不合格"
+    for key in SIMAO:
+        if key in ("unit_key", "unit_name", "quarterly", "capacity_grade", "reasons"):
+            continue
+        assert score_unit(dict(SIMAO, **{key: None}))["score"] <= score_unit(SIMAO)["score"], key
+    assert score_unit(dict(SIMAO, capacity_grade=None))["score"] == 77.3  # 80.3 − 3 (良)
+
+
+def test_settings_change_the_weights_benchmarks_and_caps():
+    params = {"score.benchmark.landing_rate": 48.0, "score.weight.daily": 0.5, "score.weight.year_end": 0.5,
+              "score.penalty.amounts": {**__import__("handlers.scorecard", fromlist=["DEFAULTS"])
+                                        .DEFAULTS["score.penalty.amounts"], "late_report_count": 1.0}}
+    (res,) = annual_scorecard([SIMAO], 2026, params)["results"]
+    # 落地率 48 of a 48 benchmark: 12 instead of 9.6 → year-end 82.7
+    assert res["year_end"] == 82.7
+    # penalty 0.5 + 2 × 1.0 = 2.5; total 0.5 × 81 + 0.5 × 82.7 + 1 − 2.5 = 80.35
+    assert res["penalty"] == 2.5
+    assert res["total"] == 80.35
 
 
 def test_ranking_is_competition_style():

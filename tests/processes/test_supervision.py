@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from app.errors import FormInvalid
 from app.models.domain import Agreement, Complaint, FundsArrival, Project, Visit
 from tests.processes.helpers_cycle import (
     assessment_scores,
@@ -110,6 +113,11 @@ def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_number
     assert data["summary_text"] == expected_summary
     review = flow.task(iid, "office_review")
     assert review.lane == "zsw_office"
+    with flow.db.session_scope() as s:  # 思茅区's F-20 for November, already in (due 12-05)
+        from app.models.assessment import UnitReport
+        s.add(UnitReport(unit_key="530802", unit_name="思茅区", region_code="530802", period="2026-11",
+                         leader_trips=1, trips=[{"destination": "昆明"}], work_info=[{"title": "a"}, {"title": "b"}],
+                         submitted_at=at("2026-11-30T18:00+08:00"), due_at=at("2026-12-05T23:59+08:00")))
 
     flow.complete(iid, "office_review", {"bulletin_title": data["bulletin_title"], "summary_text": data["summary_text"],
                                          "highlights": "思茅区签约普洱茶精深加工项目。", "problems": "",
@@ -153,9 +161,17 @@ def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_number
     assert warnings["text"] == "存在红灯项目的县(区):思茅区。请相关县(区)限期整改。"
     assert section(report, "late")["text"] == "景东县未按时报送月报。"
     assert section(report, "highlights")["text"] == "思茅区签约普洱茶精深加工项目。"
+    # the seed's items for counties and 市直部门: F-20 (思茅 in, the rest not yet due on 12-01), visits, targets
+    seed = section(report, "seed_items")
+    assert seed["text"] == "共10个县(区)、6个市直部门。无迟报单位。无未报单位。"
+    assert len(seed["table"]["rows"]) == 16
+    assert table_row(seed, "思茅区") == ["思茅区", "县(区)", "按时", "1", "1", "1", "2", "—"]
+    assert table_row(seed, "宁洱县")[:3] == ["宁洱县", "县(区)", "未到期"]
+    assert table_row(seed, "市商务局")[:3] == ["市商务局", "市直部门", "未到期"]
     assert [s["key"] for s in report.sections] == ["overview", "regions", "ranking", "metric_ranks", "warnings",
-                                                   "highlights", "late", "requirements"]  # empty 问题 dropped
-    assert [s["title"][:2] for s in report.sections] == ["一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、"]
+                                                   "seed_items", "highlights", "late", "requirements"]  # empty 问题 dropped
+    assert [s["title"][:2] for s in report.sections] == ["一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、",
+                                                         "九、"]
     published = [n for n in flow.notifications(title_contains="月通报(2026年11月)") if n.instance_id == iid]
     assert {n.role for n in published} == {"county_gov", "county_ipb", "park_admin", "industry_dept", "chain_group",
                                            "committee_deputy", "committee_director"}
@@ -196,22 +212,42 @@ SIMAO_ADJUSTMENTS = {"big_50e8_count": 0, "claimed_signed_count": 1, "provincial
 UNITS = [{"region_code": "530802", "unit_name": "思茅区"}, {"region_code": "530821", "unit_name": "宁洱县"}]
 
 
-def test_a_quarterly_inspection_saves_the_quarterly_scorecard(flow):
+def test_a_quarterly_inspection_scores_the_computed_indicators(flow):
+    """Q2 2026 from the year of tests/domain/year_2026.py (序时进度 0.5), clock 2026-07-05 10:00 local
+    (F-20 of January–May due; June's is due at the end of 07-05). Hand-worked for 思茅区:
+
+      到位资金 产业类省外 evidenced 01–06: A1 5 000 / 10 000 = 50 % → min(0.5 / 0.5, 1) × 15 = 15
+      亿元以上 A1 A2 A3 = 3 / 5 = 60 % → min(0.6 / 0.5, 1) × 10 = 10                        → 25
+      cohort signed to 06-30: A1 A2 A3 B1–B21 = 24; landed A1 B1–B9 = 10 → 41.67 % / 60 % × 12 = 8.33
+      started B1–B9 = 9 → 37.5 % / 50 % × 8 = 6.00
+      funds A1 5 000 + A2 40 000 + B1 20 000 + B2 6 940 = 71 940 / 262 000 = 27.46 % / 30 % × 10 = 9.15 → 23.49
+      10亿+ A1 A2 = 2 vs 3 × 0.5 → 9; 500强 A1 = 1 vs 2 × 0.5 → 6                           → 15
+      转段 3/3 → 6; 预警 2/2 → 4; 月报 5/5 → 2; 一把手 5/5 → 2; 外出 1; 来访登记 1; 信息 1; 办理 6/6 → 3 → 20
+      投诉 3/3 × 3/3 → 4; 联办协办 5/5 → 2; 承载能力: no ledger before 06-30 → 0 (reason shown)   →  6
+      daily = 25 + 23.486 + 15 + 20 + 6 = 89.49 → 良好
+    宁洱县: X1 landed 1/1 → 12, 资金 9 000 / 100 000 = 9 % → 3, 10亿+ 1 vs 1.5 → 6; the rest has no
+    records → 0 each → 21.00; a confirmed falsification → 不合格."""
+    build_year(flow)
+    with flow.db.session_scope() as s:  # D13 F1: not signed, last progress 2025-12-01 → 216 days ≥ 180
+        from app.models.domain import TimelineEvent
+        z1 = Project(code="Z1", name="久无进展的洽谈项目", region_code="530802", stage="S3_VISIT",
+                     library_status="在谈", created_at=at("2025-06-01T10:00+08:00"))
+        s.add(z1)
+        s.flush()
+        s.add(TimelineEvent(project_id=z1.id, kind="stage", title="进入阶段:实地考察",
+                            at=at("2025-12-01T10:00+08:00")))
+    set_clock(flow, "2026-07-05T10:00:00+08:00")
     iid = start_occurrence(flow, "quarterly_inspection", {"inspect_units": UNITS, "period": "2026Q2"})
     data = flow.data(iid)
     assert (data["year"], data["quarter"], data["period_label"]) == (2026, 2, "2026年第二季度")
+    assert data["inspect_within"] == "P15D" and data["plan_within"] == "P7D"  # settings, not literals
     assert flow.task(iid, "inspection_plan").lane == "zsw_office"
     flow.complete(iid, "inspection_plan", {"inspectors": "王督查、李督查"}, username="office1")
 
-    # Q2 (序时进度 0.5) — tests/handlers/test_scorecard.py::test_quarterly_uses_time_proportional_targets: 77.3
-    q2_simao = {**SIMAO_INDICATORS, "funds_target_rate_pct": 46, "signed_1e8_rate_pct": 40, "big_10e8_count": 1,
-                "top_firm_count": 0}
     answers = {
-        "530802": {"indicators": q2_simao, "falsification_count": 0, "findings": [],
-                   "inspection_note": "资金凭证、开工佐证齐全。"},
-        # 落地率 30% of the 60% benchmark: 6 of 12 instead of 9.6 → 73.7; a confirmed falsification → 不合格
-        "530821": {"indicators": {**q2_simao, "landing_rate_pct": 30}, "falsification_count": 1,
-                   "findings": [{"project_name": "咖啡庄园项目", "type": "数据不实", "detail": "到位资金虚报 500 万元"}],
+        "530802": {"falsification_count": 0, "findings": [], "inspection_note": "资金凭证、开工佐证齐全。"},
+        "530821": {"falsification_count": 1,
+                   "findings": [{"project_name": "X1 项目", "type": "数据不实", "detail": "到位资金虚报 500 万元"}],
                    "inspection_note": "发现虚报到位资金。"},
     }
     inspections = flow.tasks(iid, "inspection")
@@ -220,36 +256,52 @@ def test_a_quarterly_inspection_saves_the_quarterly_scorecard(flow):
 
     data = flow.data(iid)
     assert [(r["unit_key"], r["daily"], r["grade"]) for r in data["quarterly"]["ranking"]] == [
-        ("530802", 77.3, "合格"), ("530821", 73.7, "不合格")]
-    assert data["report_text"] == "2026年第二季度日常考评:1.思茅区 77.3分(合格);2.宁洱县 73.7分(不合格)。"
+        ("530802", 89.49, "良好"), ("530821", 21.0, "不合格")]
+    assert data["report_text"] == "2026年第二季度日常考评:1.思茅区 89.49分(良好);2.宁洱县 21.0分(不合格)。"
     assert data["issues"] == "宁洱县:数据不实,到位资金虚报 500 万元"
     flow.complete(iid, "inspection_report", {"report_text": data["report_text"], "issues": data["issues"],
                                              "rectification_due": "2026-08-10"}, username="office1")
 
     scores = assessment_scores(flow, 2026, quarter=2)
-    assert set(scores) == {"530802", "530821"}
     simao, ninger = scores["530802"], scores["530821"]
-    assert (simao.unit_name, simao.quarter, simao.daily, simao.total, simao.grade) == ("思茅区", 2, 77.3, 77.3, "合格")
-    assert (simao.year_end, simao.bonus, simao.penalty, simao.instance_id) == (0.0, 0.0, 0.0, iid)
+    assert (simao.unit_name, simao.quarter, simao.daily, simao.total, simao.grade) == ("思茅区", 2, 89.49, 89.49, "良好")
     blocks = {b["name"]: b["earned"] for b in simao.scores["blocks"]}
-    assert blocks == {"目标任务": 21.8, "项目落地": 25.0, "招大引强": 6.0, "过程管理": 16.5, "服务与环境": 8.0}
-    assert (ninger.daily, ninger.grade, ninger.scores["false_data_findings"]) == (73.7, "不合格", 1)
-    assert assessment_scores(flow, 2026) == {}  # no annual rows from a quarterly run
+    assert blocks == {"目标任务": 25.0, "项目落地": 23.49, "招大引强": 15.0, "过程管理": 20.0, "服务与环境": 6.0}
+    items = {i["key"]: (i["points"], i["reason"]) for i in simao.scores["items"]}
+    assert items["landing_rate_pct"] == (8.33, None)
+    assert items["capacity_grade"] == (0.0, "截至期末无2026年承载能力评估台账")
+    assert (ninger.daily, ninger.grade, ninger.scores["false_data_findings"]) == (21.0, "不合格", 1)
 
     [report] = reports(flow, "quarterly")
     assert (report.period, report.title) == ("2026Q2", "2026年第二季度招商引资工作督查通报")
-    assert section(report, "ranking")["table"]["rows"] == [[1, "思茅区", 77.3, "合格"], [2, "宁洱县", 73.7, "不合格"]]
-    assert section(report, "issues")["text"] == "宁洱县:数据不实,到位资金虚报 500 万元\n整改期限:2026-08-10"
+    assert section(report, "ranking")["table"]["rows"] == [[1, "思茅区", 89.49, "良好"], [2, "宁洱县", 21.0, "不合格"]]
+    # D13 ran in the inspection: only Z1 is flagged (every other active project is signed, nothing red ≥ 90 d)
+    efficiency = section(report, "efficiency")
+    assert efficiency["table"]["rows"] == [["久无进展的洽谈项目", "530802", "F1", "封存候选(P06-A)"]]
+    assert efficiency["text"] == "久无进展的洽谈项目:F1 长期无进展"
     assert flow.instance(iid).status == "completed"
 
 
-def run_annual(flow, verify: dict[str, dict]) -> int:
+def build_year(flow) -> None:
+    """The hand-counted year of tests/domain/year_2026.py (思茅区), written through the operators."""
+    from app.services.runtime.service_calls import OperatorContext, load_all
+    from tests.domain import year_2026
+
+    ops = load_all()
+    with flow.db.session_scope() as s:
+        def make_ctx(now):
+            return OperatorContext(session=s, instance_id=None, process_key="test", business_key=None, now=now)
+
+        year_2026.build(s, make_ctx, ops)
+
+
+def run_annual(flow, verify: dict[str, dict], explain: dict | None = None) -> int:
+    set_clock(flow, "2027-01-06T10:00:00+08:00")  # every 2026 F-20 report is due
     iid = start_occurrence(flow, "annual_assessment", {"assess_units": UNITS, "period": "2026"})
     assert (flow.data(iid)["year"], flow.data(iid)["period_label"]) == (2026, "2026年度")
     selfs = flow.tasks(iid, "self_assess")
     assert {(t.lane, t.region_code) for t in selfs} == {("county_ipb", "530802"), ("county_ipb", "530821")}
-    complete_each(flow, iid, "self_assess", {"indicators": SIMAO_INDICATORS, "adjustments": SIMAO_ADJUSTMENTS,
-                                             "self_score": 82, "evidence": "到位资金凭证、施工许可证。"})
+    complete_each(flow, iid, "self_assess", explain or {"self_confirmation": "无异议", "evidence": "无"})
     assert {t.lane for t in flow.tasks(iid, "verify")} == {"zsw_office"}
     complete_each(flow, iid, "verify", lambda task: verify[task.region_code])
     data = flow.data(iid)
@@ -262,12 +314,25 @@ def run_annual(flow, verify: dict[str, dict]) -> int:
 
 
 VERIFIED = {"verification_result": "核验属实", "falsification_count": 0, "false_data_findings": 0,
-            "daily_scores": {"q1": 78, "q2": 82, "q3": 80, "q4": 84}}
+            "claimed_signed_count": 1, "provincial_commendation": False, "irregular_incentive_count": 0}
 
 
-def test_the_annual_assessment_reproduces_the_worked_example(flow):
+def test_the_annual_assessment_reproduces_the_worked_example_from_records(flow):
+    """思茅区's year is built from records (tests/domain/year_2026.py); nobody types a percentage.
+    The computed scorecard is the §4.3 worked example: year-end 80.30, daily 81.00 (the four saved
+    quarterly results 78/82/80/84), bonus 1 (认领签约, confirmed by the office), penalty 0.9
+    (1 start overdue × 0.5 + 2 late F-20 × 0.2 — both from records), total 80.61 良好.
+    宁洱县 has one project (X1: signed and landed 2026, 100 000 万, 9 000 省外 evidenced, no target,
+    no reports, no ledger): 落地率 1/1 → 12, 10亿+ 1 → 3, 开工率 0, 资金到位率 9 % → 9/30 × 10 = 3,
+    everything else 0 with its reason → year-end 18.00; no quarterly results → daily = 18.00;
+    bonus 1 (the same confirmed 认领), penalty 12 missing F-20 × 0.2 = 2.4 → 18 + 1 − 2.4 = 16.60 不合格.
+    Blank is never better than zero."""
+    build_year(flow)
     iid = run_annual(flow, {"530802": VERIFIED, "530821": VERIFIED})
 
+    selfs = {u["unit_key"]: u for u in flow.data(iid)["self_reports"]}
+    assert selfs["530802"]["landing_rate_pct"] == 48.0 and selfs["530802"]["reasons"] == {}
+    assert selfs["530821"]["reasons"]["funds_target_rate_pct"] == "未下达年度到位资金目标"
     scores = assessment_scores(flow, 2026)
     simao = scores["530802"]
     assert (simao.year_end, simao.daily, simao.bonus, simao.penalty, simao.total, simao.grade) == (
@@ -278,31 +343,57 @@ def test_the_annual_assessment_reproduces_the_worked_example(flow):
     assert simao.scores["bonus_parts"] == {"认领项目签约": 1.0}
     assert simao.scores["penalty_parts"] == {"超时限未开工项目": 0.5, "月报迟报": 0.4}
     assert simao.scores["quarterly"] == [78.0, 82.0, 80.0, 84.0]
-    assert (scores["530821"].total, scores["530821"].grade) == (80.61, "良好")
+    assert simao.scores["missing"] == []
+    ninger = scores["530821"]
+    assert (ninger.year_end, ninger.daily, ninger.total, ninger.grade) == (18.0, 18.0, 16.6, "不合格")
+    assert {m["key"] for m in ninger.scores["missing"]} >= {"funds_target_rate_pct", "capacity_grade", "complaint"}
 
     [report] = reports(flow, "annual")
     assert (report.period, report.title) == ("2026", "2026年度招商引资工作考核结果")
     assert section(report, "ranking")["table"]["rows"] == [
-        [1, "思茅区", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"], [1, "宁洱县", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"]]
-    assert section(report, "summary")["text"] == "计分结果:1.思茅区 80.61分(良好);1.宁洱县 80.61分(良好)。"
+        [1, "思茅区", 81.0, 80.3, 1.0, 0.9, 80.61, "良好"], [2, "宁洱县", 18.0, 18.0, 1.0, 2.4, 16.6, "不合格"]]
+    assert section(report, "summary")["text"] == "计分结果:1.思茅区 80.61分(良好);2.宁洱县 16.6分(不合格)。"
     assert section(report, "approval")["text"] == "同意"
     published = [n for n in flow.notifications(title_contains="2026年度招商引资工作考核结果") if n.instance_id == iid]
     assert "leading_group_head" in {n.role for n in published}
     assert flow.instance(iid).status == "completed"
 
 
+def test_the_self_assessment_shows_computed_values_and_requires_an_explanation_when_disputed(flow):
+    build_year(flow)
+    set_clock(flow, "2027-01-06T10:00:00+08:00")
+    iid = start_occurrence(flow, "annual_assessment", {"assess_units": UNITS[:1], "period": "2026"})
+    shown = flow.data(iid)["computed_units"][0]["shown"]
+    assert (shown["landing_rate"], shown["landing_rate_why"]) == ("48.00%", "12/25")
+    assert shown["capacity_grade"] == "良"
+    with pytest.raises(FormInvalid) as disputed:  # 有异议 without an explanation (anyOf in the form)
+        flow.complete(iid, "self_assess", {"self_confirmation": "有异议"})
+    assert disputed.value.message.startswith("表单填写有误")
+    # the old typed percentages are no longer part of the form: extra input is refused, nothing stored
+    with pytest.raises(FormInvalid):
+        flow.complete(iid, "self_assess", {"self_confirmation": "无异议", "indicators": {"landing_rate_pct": 100}},
+                      username="county1")
+    assert not flow.data(iid).get("self_reports")
+    flow.complete(iid, "self_assess", {"self_confirmation": "有异议", "explanations": [
+        {"indicator": "项目落地率", "text": "A4 项目已于 12 月底完成注册,待补录落地记录。"}]})
+    (report,) = flow.data(iid)["self_reports"]
+    assert report["explanations"][0]["indicator"] == "项目落地率"
+    assert report["landing_rate_pct"] == 48.0  # the explanation does not change the computed value
+
+
 def test_a_confirmed_falsification_forces_fail_whatever_the_score(flow):
     falsified = {**VERIFIED, "verification_result": "查实弄虚作假", "falsification_count": 0,
                  "verify_note": "到位资金凭证系伪造。"}
+    build_year(flow)
     iid = run_annual(flow, {"530802": VERIFIED, "530821": falsified})
 
     graded = {c["unit_key"]: c for c in flow.data(iid)["graded_cards"]}
     assert graded["530821"]["falsification"] is True and graded["530821"]["grade"] == "不合格"  # D12 rule 1
     scores = assessment_scores(flow, 2026)
     ninger = scores["530821"]
-    # the verification counts at least one falsification: −5 on top of the example's 0.9
-    assert (ninger.penalty, ninger.total, ninger.grade) == (5.9, 75.61, "不合格")
+    # the verification counts at least one falsification: −5 on top of 12 missing F-20 × 0.2 → 18 + 1 − 7.4 = 11.60
+    assert (ninger.penalty, ninger.total, ninger.grade) == (7.4, 11.6, "不合格")
     assert ninger.scores["penalty_parts"]["弄虚作假"] == 5.0
     assert (scores["530802"].total, scores["530802"].grade) == (80.61, "良好")
     [report] = reports(flow, "annual")
-    assert section(report, "ranking")["table"]["rows"][-1] == [2, "宁洱县", 81.0, 80.3, 1.0, 5.9, 75.61, "不合格"]
+    assert section(report, "ranking")["table"]["rows"][-1] == [2, "宁洱县", 18.0, 18.0, 1.0, 7.4, 11.6, "不合格"]

@@ -55,7 +55,9 @@ def test_a_visit_on_a_key_chain_is_routed_to_the_chain_lead_unit(flow):
 
     inst = flow.instance(iid)
     assert inst.status == "completed"
-    assert {"end_chain_ok", "notify_chain_ok"} <= flow.reached(iid)
+    assert {"end_chain_ok", "notify_chain_ok", "handled_chain"} <= flow.reached(iid)
+    row = visit(flow, data["visit_id"])
+    assert row.status == "handled" and row.handled_at <= row.handling_due_at  # accepted within P3D
     assert "office_classify" not in flow.reached(iid)
     ok = notices(flow, iid, "来访企业已由牵头单位承接:")[0]
     assert ok.level == "success" and "市茶叶和咖啡产业发展中心已承接" in ok.body
@@ -109,6 +111,9 @@ def test_an_unmatched_visit_is_assigned_by_the_office_with_a_receipt_deadline(fl
 
     row = visit(flow, data["visit_id"])
     assert (row.routing_type, row.routed_to, row.status) == ("交办", "思茅区投资促进局", "routed")
+    # due = routing time + assign_within (P5D): the 交办 on-time rate counts against it
+    assert abs(row.handling_due_at - (flow.clock.now() + dt.timedelta(days=5))) < dt.timedelta(minutes=5)
+    assert row.handled_at is None
     receive = flow.task(iid, "assignee_accept")
     assert (receive.lane, receive.region_code) == ("responsible_unit", "530802")
     [timer] = flow.jobs(iid, kind="timer")
@@ -125,7 +130,9 @@ def test_an_unmatched_visit_is_assigned_by_the_office_with_a_receipt_deadline(fl
                                            "feedback": "已与企业对接政策咨询事项。"}, username="simao_unit")
 
     assert flow.instance(iid).status == "completed"
-    assert {"end_assign_done", "end_assign_late"} <= flow.reached(iid)
+    assert {"end_assign_done", "end_assign_late", "handled_assign"} <= flow.reached(iid)
+    row = visit(flow, data["visit_id"])
+    assert row.status == "handled" and row.handled_at > row.handling_due_at  # after the P5D it was given: late
     [done] = notices(flow, iid, "交办来访事项已办理:")
     assert done.role == "zsw_office" and done.body.startswith("思茅区投资促进局:已接收并对接企业")
 
@@ -153,7 +160,9 @@ def test_an_approval_matter_is_transferred_with_a_transfer_letter(flow):
                                            "assign_within": "P3D", "instructions": "办理项目备案。"})
 
     row = visit(flow, data["visit_id"])
-    assert (row.routing_type, row.routed_to, row.status) == ("转办", "市政务服务管理局", "routed")
+    # the routing ended with the transfer letter: handled (counted in the assessment), no due date of its own
+    assert (row.routing_type, row.routed_to, row.status) == ("转办", "市政务服务管理局", "handled")
+    assert row.handled_at is not None and row.handling_due_at is None
     assert flow.instance(iid).status == "completed"
     assert "end_transfer" in flow.reached(iid) and "assignee_accept" not in flow.reached(iid)
     [letter] = notices(flow, iid, "来访事项已转办:")

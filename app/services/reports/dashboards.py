@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models.domain import (
     STAGE_NAMES,
-    Agreement,
     Complaint,
     FundsArrival,
     Park,
     Project,
     Visit,
 )
+from app.services.domain import kpis
 from app.services.domain import queries as dq
+from app.services.domain import settings as settings_service
 from app.services.reports.reference import (
     aware,
     chains,
@@ -209,43 +210,22 @@ def _per_month(session: Session, year: int, region_code: str | None) -> list[dic
 
 
 def ranking_rows(session: Session, year: int, period: str, region_code: str | None = None) -> list[dict]:
-    """County league table on the 2-year signing cohort: 落地率, 开工率, 资金到位率 (§4.1, §4.3 benchmarks).
+    """County league table from app/services/domain/kpis.py (the same numbers as the scorecards):
+    落地率, 开工率 and 资金到位率 on the signing cohort (``kpi.cohort_years``, default 2) up to the end
+    of ``period`` (a month); 资金到位率 counts evidence-backed funds only (§4.1).
 
-    Ranked by 项目落地率 first (the policy weights landing most), then 资金到位率, then signings."""
-    start, _ = _year_bounds(year - 1)
-    end = dq.month_bounds(period)[1]
-    agreed = (select(func.sum(Agreement.agreed_investment_wan))
-              .where(Agreement.project_id == Project.id, Agreement.kind == "投资协议")
-              .correlate(Project).scalar_subquery())
-    stmt = select(Project.id, Project.region_code, Project.landed_at, Project.started_at,
-                  func.coalesce(agreed, Project.planned_investment_wan)).where(
-        Project.signed_at >= start, Project.signed_at < end)
-    if region_code:
-        stmt = stmt.where(Project.region_code == region_code)
-    cohort = session.execute(stmt).all()
-    funds: dict[int, float] = {}
-    if cohort:
-        for pid, amount in session.execute(select(FundsArrival.project_id, func.sum(FundsArrival.amount_wan)).where(
-                FundsArrival.project_id.in_([c[0] for c in cohort]), FundsArrival.period <= period)
-                .group_by(FundsArrival.project_id)):
-            funds[pid] = float(amount or 0)
-    stats: dict[str, dict] = {r["code"]: {"code": r["code"], "name": r["name"], "signed": 0, "landed": 0,
-                                          "started": 0, "agreed_wan": 0.0, "funds_wan": 0.0}
-                              for r in regions(session, region_code)}
-    for pid, rc, landed, started, amount in cohort:
-        s = stats.setdefault(rc, {"code": rc, "name": rc or "未分县区", "signed": 0, "landed": 0, "started": 0,
-                                  "agreed_wan": 0.0, "funds_wan": 0.0})
-        s["signed"] += 1
-        s["landed"] += 1 if landed is not None and aware(landed) < end else 0
-        s["started"] += 1 if started is not None and aware(started) < end else 0
-        s["agreed_wan"] += float(amount or 0)
-        s["funds_wan"] += funds.get(pid, 0.0)
+    Ranked by 项目落地率 first (the policy weights landing most), then 资金到位率, then signings.
+    Rates are fractions; ``None`` when nothing was signed (shown as —)."""
+    month = int(dq.month_bounds(period)[2].month)
+    cfg = settings_service.values(session)
     rows = []
-    for s in stats.values():
-        s["landing_rate"] = s["landed"] / s["signed"] if s["signed"] else None
-        s["start_rate"] = s["started"] / s["signed"] if s["signed"] else None
-        s["funds_rate"] = s["funds_wan"] / s["agreed_wan"] if s["agreed_wan"] else None
-        rows.append(s)
+    for r in regions(session, region_code):
+        ind = kpis.indicators(session, int(period[:4]), month=month, region_code=r["code"], cfg=cfg)["indicators"]
+        landing, start, funds = ind["landing_rate"], ind["start_rate"], ind["funds_arrival_rate"]
+        rows.append({"code": r["code"], "name": r["name"], "signed": int(landing["denominator"] or 0),
+                     "landed": int(landing["numerator"] or 0), "started": int(start["numerator"] or 0),
+                     "agreed_wan": float(funds["denominator"] or 0), "funds_wan": float(funds["numerator"] or 0),
+                     "landing_rate": landing["value"], "start_rate": start["value"], "funds_rate": funds["value"]})
     rows.sort(key=lambda s: (-(s["landing_rate"] or 0), -(s["funds_rate"] or 0), -s["signed"], s["code"] or ""))
     for i, s in enumerate(rows, 1):
         s["rank"] = i
