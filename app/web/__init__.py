@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.web import (
     admin,
+    admin_settings,
     auth,
     board,
     dashboards,
@@ -24,7 +25,7 @@ from app.web import (
 )
 
 MODULES = (auth, inbox, tasks, projects, project_records, task_assignment, starts, records, board, dashboards,
-           admin, modeler, notifications)
+           admin, admin_settings, modeler, notifications)
 
 
 def init_app(app) -> None:

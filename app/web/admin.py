@@ -394,6 +394,3 @@ def orgs_create():
         return _users_page({"org_form": values}, exc.message, 422)
     flash(f"已创建组织机构 {values['name']}", "success")
     return redirect(url_for("admin.users_index"))
-
-
-from app.web import admin_settings  # noqa: E402,F401  (系统设置 routes on this blueprint)

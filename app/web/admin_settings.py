@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app import get_db
 from app.errors import AppError
 from app.services.domain import settings
-from app.web.admin import admin_only, bp
+from app.web.auth import roles_required
+
+bp = Blueprint("admin_settings", __name__, url_prefix="/admin")
+admin_only = roles_required("admin")
 
 
 def _shown(value) -> str:
@@ -72,4 +75,4 @@ def settings_update(key: str):
     except AppError as exc:
         return _page(exc.message, key, text, 422 if exc.status in (400, 422) else exc.status)
     flash(f"已保存设置:{definition.label}", "success")
-    return redirect(url_for("admin.settings_index") + f"#s-{key.replace('.', '-')}")
+    return redirect(url_for("admin_settings.settings_index") + f"#s-{key.replace('.', '-')}")

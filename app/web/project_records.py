@@ -4,11 +4,9 @@ library admission (P01) of a created project. The same service as the API (domai
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from app import get_db
 from app.errors import Invalid, NotAllowed
-from app.models.domain import Enterprise, Park
 from app.services import access
 from app.services.domain import projects as records
 from app.services.reports import reference
@@ -24,10 +22,7 @@ FORM_FIELDS = ("name", "region_code", "amount_wan", "chain_code", "park_code", "
 def _options(session) -> dict:
     region = access.user_region(g.user)
     return {"regions": reference.regions(session, region), "chains": reference.chains(session),
-            "parks": [{"code": c, "name": n, "region_code": r} for c, n, r in session.execute(
-                select(Park.code, Park.name, Park.region_code).order_by(Park.code)) if not region or r == region],
-            "enterprises": [{"id": i, "name": n} for i, n in session.execute(
-                select(Enterprise.id, Enterprise.name).order_by(Enterprise.name).limit(500))],
+            "parks": reference.parks(session, region), "enterprises": reference.enterprise_choices(session),
             "sources": records.SOURCES, "tiers": ("重大", "重点", "一般")}
 
 

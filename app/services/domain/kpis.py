@@ -57,7 +57,6 @@ from app.models.assessment import AssessmentTarget, UnitReport
 from app.models.domain import (
     CHAIN_LEADER_TAGS,
     TOP500_TAGS,
-    Agreement,
     CapacityLedger,
     Complaint,
     Enterprise,
@@ -69,169 +68,22 @@ from app.models.domain import (
     Visit,
 )
 from app.services.domain import settings as settings_service
+from app.services.domain.kpi_scope import (  # noqa: F401  (re-exported: the KPI vocabulary)
+    CAPACITY_RATING_SCORE,
+    LABELS,
+    WARNING_LIGHTS,
+    Scope,
+    add_months,
+    agreed_subquery,
+    as_aware,
+    count_value,
+    kpi_scope_for,
+    local_midnight,
+    months_between,
+    period_of,
+    rate_value,
+)
 from app.services.domain.queries import LOCAL_TZ
-
-CAPACITY_RATING_SCORE = {"充足": 100, "紧张": 60, "不足": 20}
-WARNING_LIGHTS = ("yellow", "red")
-
-LABELS: dict[str, tuple[str, str]] = {
-    "landing_rate": ("项目落地率", "fraction"),
-    "start_rate": ("开工率", "fraction"),
-    "funds_arrival_rate": ("资金到位率", "fraction"),
-    "funds_target_rate": ("产业类省外到位资金目标完成率", "fraction"),
-    "signed_1e8_rate": ("新签约亿元以上项目数完成率", "fraction"),
-    "signed_count": ("新签约项目数", "个"),
-    "signed_amount_wan": ("协议投资额", "万元"),
-    "major_projects": ("亿元以上新签约项目", "个"),
-    "big_10e8_count": ("10亿元以上新签约项目", "个"),
-    "big_50e8_count": ("50亿元以上新签约项目", "个"),
-    "top_firm_count": ("500强/链主企业新签约项目", "个"),
-    "funds_arrived_wan": ("实际到位资金", "万元"),
-    "funds_out_of_province_wan": ("省外到位资金", "万元"),
-    "on_time_transition_rate": ("转段及时率", "fraction"),
-    "warning_rectified_rate": ("预警整改率", "fraction"),
-    "start_overdue_count": ("超时限未开工项目", "个"),
-    "red_unrectified_count": ("红灯超期未整改项目", "个"),
-    "visits": ("来访企业数", "个"),
-    "visit_register_timely_rate": ("来访企业登记(报告)及时率", "fraction"),
-    "visits_handled_rate": ("来访企业办结率", "fraction"),
-    "assignments_on_time_rate": ("交办/转办按期办结率", "fraction"),
-    "handling_timely_rate": ("交办与来访办理及时率", "fraction"),
-    "complaints_on_time_rate": ("投诉按期办结率", "fraction"),
-    "complaint_satisfaction_rate": ("投诉满意率", "fraction"),
-    "issue_timely_rate": ("联办协办按期办结率", "fraction"),
-    "monthly_report_timely_rate": ("月报报送率(迟报另行扣分)", "fraction"),
-    "late_report_count": ("月报迟报/未报(次)", "次"),
-    "leader_investment_rate": ("“一把手”招商达标率", "fraction"),
-    "trip_info_rate": ("外出招商信息报告达标率", "fraction"),
-    "work_info_rate": ("招商工作信息报告达标率", "fraction"),
-    "capacity_index": ("承载指数", "分"),
-}
-
-
-# ---------------------------------------------------------------------------------- periods
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
-
-
-def _add_months(day: dt.date, n: int) -> dt.date:
-    m = day.month - 1 + n
-    return dt.date(day.year + m // 12, m % 12 + 1, 1)
-
-
-def period_of(year: Any, quarter: Any = None, month: Any = None) -> dict:
-    """Validate and describe a period: a year, a quarter of it or a month of it."""
-    try:
-        year = int(year)
-    except (TypeError, ValueError):
-        raise Invalid("year 应为四位年份 / year must be an integer such as 2026") from None
-    if not 2000 <= year <= 2100:
-        raise Invalid("year 超出范围 2000–2100 / year out of range")
-    if quarter not in (None, "") and month not in (None, ""):
-        raise Invalid("quarter 与 month 只能选一个 / give quarter or month, not both")
-    if quarter not in (None, ""):
-        try:
-            quarter = int(quarter)
-        except (TypeError, ValueError):
-            quarter = 0
-        if quarter not in (1, 2, 3, 4):
-            raise Invalid("quarter 应为 1–4 / quarter must be 1..4")
-        first = dt.date(year, 3 * quarter - 2, 1)
-        return {"kind": "quarter", "year": year, "quarter": quarter, "month": None, "first": first,
-                "next": _add_months(first, 3), "label": f"{year}Q{quarter}"}
-    if month not in (None, ""):
-        try:
-            month = int(month)
-        except (TypeError, ValueError):
-            month = 0
-        if not 1 <= month <= 12:
-            raise Invalid("month 应为 1–12 / month must be 1..12")
-        first = dt.date(year, month, 1)
-        return {"kind": "month", "year": year, "quarter": None, "month": month, "first": first,
-                "next": _add_months(first, 1), "label": f"{year}-{month:02d}"}
-    return {"kind": "year", "year": year, "quarter": None, "month": None, "first": dt.date(year, 1, 1),
-            "next": dt.date(year + 1, 1, 1), "label": str(year)}
-
-
-def _months(first: dt.date, nxt: dt.date) -> list[str]:
-    out, day = [], first
-    while day < nxt:
-        out.append(f"{day.year:04d}-{day.month:02d}")
-        day = _add_months(day, 1)
-    return out
-
-
-# ---------------------------------------------------------------------------------- helpers
-
-
-def _rate(num: float, den: float, empty_reason: str) -> dict:
-    if not den:
-        return {"value": None, "numerator": num, "denominator": den, "reason": empty_reason}
-    return {"value": num / den, "numerator": num, "denominator": den, "reason": None}
-
-
-def _count(n: float) -> dict:
-    return {"value": n, "numerator": n, "denominator": None, "reason": None}
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-class Scope:
-    """Which projects (and visits, complaints, reports) an indicator set covers."""
-
-    def __init__(self, region_code=None, park_id=None, chain_code=None, unit_key=None, responsible_unit=None):
-        self.responsible_unit = responsible_unit or None  # a 市直部门 by name (project.responsible_unit)
-        self.region_code = region_code or None
-        self.park_id = int(park_id) if park_id not in (None, "") else None
-        self.chain_code = chain_code or None
-        self.unit_key = unit_key or self.region_code
-
-    def projects(self, stmt):
-        if self.region_code:
-            stmt = stmt.where(Project.region_code == self.region_code)
-        if self.park_id is not None:
-            stmt = stmt.where(Project.park_id == self.park_id)
-        if self.chain_code:
-            stmt = stmt.where(Project.chain_code == self.chain_code)
-        if self.responsible_unit:
-            stmt = stmt.where(Project.responsible_unit == self.responsible_unit)
-        return stmt
-
-    def visits(self, stmt):
-        if self.region_code:
-            stmt = stmt.where(Visit.region_code == self.region_code)
-        if self.chain_code:
-            stmt = stmt.where(Visit.chain_code == self.chain_code)
-        if self.park_id is not None:
-            stmt = stmt.where(Visit.project_id.in_(select(Project.id).where(Project.park_id == self.park_id)))
-        if self.responsible_unit:
-            stmt = stmt.where(Visit.routed_to == self.responsible_unit)
-        return stmt
-
-    def complaints(self, stmt):
-        if self.region_code:
-            stmt = stmt.where(Complaint.region_code == self.region_code)
-        if self.responsible_unit:
-            stmt = stmt.where(Complaint.handler_unit == self.responsible_unit)
-        elif self.park_id is not None or self.chain_code:
-            stmt = stmt.where(Complaint.project_id.in_(self.projects(select(Project.id))))
-        return stmt
-
-
-def _agreed_subquery():
-    agreed = (select(func.sum(Agreement.agreed_investment_wan))
-              .where(Agreement.project_id == Project.id, Agreement.kind == "投资协议")
-              .correlate(Project).scalar_subquery())
-    return func.coalesce(agreed, Project.planned_investment_wan)
-
-
-# ---------------------------------------------------------------------------------- the indicators
 
 
 def indicators(session: Session, year: Any, quarter: Any = None, month: Any = None, *, region_code: str | None = None,
@@ -242,33 +94,33 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
     cfg = cfg if cfg is not None else settings_service.values(session)
     scope = Scope(region_code, park_id, chain_code, unit_key, responsible_unit)
     as_of = as_of or clock.now()
-    start = _local_midnight(dt.date(period["year"], 1, 1) if ytd else period["first"])
-    end = _local_midnight(period["next"])
-    last_month = _months(period["first"], period["next"])[-1]
+    start = local_midnight(dt.date(period["year"], 1, 1) if ytd else period["first"])
+    end = local_midnight(period["next"])
+    last_month = months_between(period["first"], period["next"])[-1]
     out: dict[str, dict] = {}
 
     # -- cohort rates
-    cohort_from = _local_midnight(dt.date(period["year"] - int(cfg["kpi.cohort_years"]) + 1, 1, 1))
+    cohort_from = local_midnight(dt.date(period["year"] - int(cfg["kpi.cohort_years"]) + 1, 1, 1))
     cohort = session.execute(scope.projects(
-        select(Project.id, Project.landed_at, Project.started_at, _agreed_subquery())
+        select(Project.id, Project.landed_at, Project.started_at, agreed_subquery())
         .where(Project.signed_at >= cohort_from, Project.signed_at < end))).all()
     signed_n = len(cohort)
-    landed = sum(1 for _, la, _, _ in cohort if la is not None and _aware(la) < end)
-    started = sum(1 for _, _, st, _ in cohort if st is not None and _aware(st) < end)
+    landed = sum(1 for _, la, _, _ in cohort if la is not None and as_aware(la) < end)
+    started = sum(1 for _, _, st, _ in cohort if st is not None and as_aware(st) < end)
     why = f"{cohort_from.astimezone(LOCAL_TZ):%Y}年以来无签约项目(分母为0)"
-    out["landing_rate"] = _rate(landed, signed_n, why)
-    out["start_rate"] = _rate(started, signed_n, why)
+    out["landing_rate"] = rate_value(landed, signed_n, why)
+    out["start_rate"] = rate_value(started, signed_n, why)
     agreed_total = sum(float(a or 0) for *_, a in cohort)
     funds_total = 0.0
     if cohort:
         funds_total = float(session.scalar(select(func.sum(FundsArrival.amount_wan)).where(
             FundsArrival.project_id.in_([c[0] for c in cohort]), FundsArrival.period <= last_month,
             FundsArrival.evidence.is_not(None), FundsArrival.evidence != "")) or 0.0)
-    out["funds_arrival_rate"] = _rate(round(funds_total, 4), round(agreed_total, 4), why)
+    out["funds_arrival_rate"] = rate_value(round(funds_total, 4), round(agreed_total, 4), why)
 
     # -- signings in the window
     signed_rows = session.execute(scope.projects(
-        select(Project.id, _agreed_subquery(), Project.enterprise_id)
+        select(Project.id, agreed_subquery(), Project.enterprise_id)
         .where(Project.signed_at >= start, Project.signed_at < end))).all()
     tags: dict[int, list] = {}
     ent_ids = {e for *_, e in signed_rows if e is not None}
@@ -276,16 +128,16 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         tags = {eid: list(rt or []) for eid, rt in session.execute(
             select(Enterprise.id, Enterprise.rank_tags).where(Enterprise.id.in_(ent_ids)))}
     top_tags = set(TOP500_TAGS) | set(CHAIN_LEADER_TAGS)
-    out["signed_count"] = _count(len(signed_rows))
-    out["signed_amount_wan"] = _count(round(sum(float(a or 0) for _, a, _ in signed_rows), 4))
+    out["signed_count"] = count_value(len(signed_rows))
+    out["signed_amount_wan"] = count_value(round(sum(float(a or 0) for _, a, _ in signed_rows), 4))
     n_1e8 = sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.signed_1e8_wan"]))
-    out["major_projects"] = _count(n_1e8)
-    out["big_10e8_count"] = _count(sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.big_10e8_wan"])))
-    out["big_50e8_count"] = _count(sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.big_50e8_wan"])))
-    out["top_firm_count"] = _count(sum(1 for _, _, e in signed_rows if e is not None and set(tags.get(e, [])) & top_tags))
+    out["major_projects"] = count_value(n_1e8)
+    out["big_10e8_count"] = count_value(sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.big_10e8_wan"])))
+    out["big_50e8_count"] = count_value(sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.big_50e8_wan"])))
+    out["top_firm_count"] = count_value(sum(1 for _, _, e in signed_rows if e is not None and set(tags.get(e, [])) & top_tags))
 
     # -- funds in the window, and the targets
-    first_month = _months(dt.date(period["year"], 1, 1) if ytd else period["first"], period["next"])[0]
+    first_month = months_between(dt.date(period["year"], 1, 1) if ytd else period["first"], period["next"])[0]
     funds_stmt = scope.projects(
         select(FundsArrival.origin, Project.is_industrial, FundsArrival.evidence, func.sum(FundsArrival.amount_wan))
         .join(Project, Project.id == FundsArrival.project_id)
@@ -299,19 +151,19 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
             out_prov += amount
             if industrial and evidence:
                 industrial_out_evidenced += amount
-    out["funds_arrived_wan"] = _count(round(total, 4))
-    out["funds_out_of_province_wan"] = _count(round(out_prov, 4))
+    out["funds_arrived_wan"] = count_value(round(total, 4))
+    out["funds_out_of_province_wan"] = count_value(round(out_prov, 4))
     target = None
     if scope.unit_key:
         target = session.scalars(select(AssessmentTarget).where(
             AssessmentTarget.unit_key == scope.unit_key, AssessmentTarget.year == period["year"])).first()
     if target is not None and target.funds_target_wan:
-        out["funds_target_rate"] = _rate(round(industrial_out_evidenced, 4), float(target.funds_target_wan), "")
+        out["funds_target_rate"] = rate_value(round(industrial_out_evidenced, 4), float(target.funds_target_wan), "")
     else:
         out["funds_target_rate"] = {"value": None, "numerator": round(industrial_out_evidenced, 4), "denominator": None,
                                     "reason": "未下达年度到位资金目标"}
     if target is not None and target.signed_1e8_target:
-        out["signed_1e8_rate"] = _rate(n_1e8, int(target.signed_1e8_target), "")
+        out["signed_1e8_rate"] = rate_value(n_1e8, int(target.signed_1e8_target), "")
     else:
         out["signed_1e8_rate"] = {"value": None, "numerator": n_1e8, "denominator": None,
                                   "reason": "未下达亿元以上签约项目数目标"}
@@ -321,14 +173,14 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         select(StageRecord.completed_at, StageRecord.planned_due)
         .join(Project, Project.id == StageRecord.project_id)
         .where(StageRecord.completed_at >= start, StageRecord.completed_at < end))).all()
-    on_time = sum(1 for done, due in stage_rows if due is None or _aware(done) <= _aware(due))
-    out["on_time_transition_rate"] = _rate(on_time, len(stage_rows), "本期无转段记录")
+    on_time = sum(1 for done, due in stage_rows if due is None or as_aware(done) <= as_aware(due))
+    out["on_time_transition_rate"] = rate_value(on_time, len(stage_rows), "本期无转段记录")
     out["warning_rectified_rate"] = _warnings(session, scope, start, end)
-    out["start_overdue_count"] = _count(int(session.scalar(scope.projects(
+    out["start_overdue_count"] = count_value(int(session.scalar(scope.projects(
         select(func.count(Project.id)).join(StageRecord, StageRecord.project_id == Project.id)
         .where(Project.status == "active", StageRecord.stage == "S7_START", StageRecord.completed_at.is_(None),
                StageRecord.light == "red"))) or 0))
-    out["red_unrectified_count"] = _count(_red_unrectified(session, scope, end, int(cfg["kpi.red_unrectified_days"])))
+    out["red_unrectified_count"] = count_value(_red_unrectified(session, scope, end, int(cfg["kpi.red_unrectified_days"])))
 
     # -- visits and 交办/转办
     visit_rows = session.execute(scope.visits(
@@ -339,17 +191,17 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
     reg_limit = int(cfg["kpi.visit_register_wd"])
     timely = sum(1 for day, created, *_ in visit_rows
                  if settings_service.working_days_between(
-                     day, _aware(created).astimezone(LOCAL_TZ).date(), holidays, workdays) <= reg_limit)
-    out["visits"] = _count(len(visit_rows))
-    out["visit_register_timely_rate"] = _rate(timely, len(visit_rows), "本期无来访企业")
-    handled = sum(1 for *_, h in visit_rows if h is not None and _aware(h) < end)
-    out["visits_handled_rate"] = _rate(handled, len(visit_rows), "本期无来访企业")
-    due_rows = [(rt, _aware(due), _aware(h)) for _, _, rt, due, h in visit_rows if due is not None]
+                     day, as_aware(created).astimezone(LOCAL_TZ).date(), holidays, workdays) <= reg_limit)
+    out["visits"] = count_value(len(visit_rows))
+    out["visit_register_timely_rate"] = rate_value(timely, len(visit_rows), "本期无来访企业")
+    handled = sum(1 for *_, h in visit_rows if h is not None and as_aware(h) < end)
+    out["visits_handled_rate"] = rate_value(handled, len(visit_rows), "本期无来访企业")
+    due_rows = [(rt, as_aware(due), as_aware(h)) for _, _, rt, due, h in visit_rows if due is not None]
     counted = [(rt, due, h) for rt, due, h in due_rows if (h is not None and h < end) or due < min(end, as_of)]
     assigned = [(rt, due, h) for rt, due, h in counted if rt in ("交办", "转办")]
-    out["assignments_on_time_rate"] = _rate(sum(1 for _, due, h in assigned if h is not None and h <= due),
+    out["assignments_on_time_rate"] = rate_value(sum(1 for _, due, h in assigned if h is not None and h <= due),
                                             len(assigned), "本期无到期的交办/转办事项")
-    out["handling_timely_rate"] = _rate(sum(1 for _, due, h in counted if h is not None and h <= due),
+    out["handling_timely_rate"] = rate_value(sum(1 for _, due, h in counted if h is not None and h <= due),
                                         len(counted), "本期无到期的交办与来访办理事项")
 
     # -- complaints
@@ -357,13 +209,13 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         select(Complaint.status, Complaint.due_at, Complaint.closed_at, Complaint.satisfied)
         .where(((Complaint.closed_at >= start) & (Complaint.closed_at < end))
                | ((Complaint.closed_at.is_(None)) & (Complaint.due_at >= start) & (Complaint.due_at < end))))).all()
-    counted_c = [(st, _aware(due), _aware(closed), sat) for st, due, closed, sat in comp_rows
-                 if closed is not None or _aware(due) < as_of]
-    out["complaints_on_time_rate"] = _rate(
+    counted_c = [(st, as_aware(due), as_aware(closed), sat) for st, due, closed, sat in comp_rows
+                 if closed is not None or as_aware(due) < as_of]
+    out["complaints_on_time_rate"] = rate_value(
         sum(1 for _, due, closed, _ in counted_c if closed is not None and (due is None or closed <= due)),
         len(counted_c), "本期无办结或到期的投诉")
     answered = [sat for _, _, closed, sat in counted_c if closed is not None and sat is not None]
-    out["complaint_satisfaction_rate"] = _rate(sum(1 for s in answered if s), len(answered), "本期无投诉满意度评价")
+    out["complaint_satisfaction_rate"] = rate_value(sum(1 for s in answered if s), len(answered), "本期无投诉满意度评价")
     out["issue_timely_rate"] = _joint_handling(session, scope, start, end)
 
     # -- F-20 monthly reports
@@ -392,18 +244,18 @@ def _warnings(session, scope: Scope, start, end) -> dict:
     raised = session.execute(select(TimelineEvent.project_id, TimelineEvent.at, TimelineEvent.detail).where(
         TimelineEvent.kind == "light", TimelineEvent.at >= start, TimelineEvent.at < end,
         TimelineEvent.project_id.in_(project_ids))).all()
-    raised = [(pid, _aware(at)) for pid, at, detail in raised if (detail or {}).get("to") in WARNING_LIGHTS]
+    raised = [(pid, as_aware(at)) for pid, at, detail in raised if (detail or {}).get("to") in WARNING_LIGHTS]
     if not raised:
-        return _rate(0, 0, "本期无黄/红灯预警")
+        return rate_value(0, 0, "本期无黄/红灯预警")
     later = defaultdict(list)
     for pid, at, kind, detail in session.execute(select(
             TimelineEvent.project_id, TimelineEvent.at, TimelineEvent.kind, TimelineEvent.detail).where(
             TimelineEvent.project_id.in_({p for p, _ in raised}), TimelineEvent.kind.in_(("light", "stage")),
             TimelineEvent.at < end)):
         if kind == "stage" or (detail or {}).get("to") == "green":
-            later[pid].append(_aware(at))
+            later[pid].append(as_aware(at))
     fixed = sum(1 for pid, at in raised if any(t > at for t in later[pid]))
-    return _rate(fixed, len(raised), "")
+    return rate_value(fixed, len(raised), "")
 
 
 def _joint_handling(session, scope: Scope, start, end) -> dict:
@@ -416,16 +268,16 @@ def _joint_handling(session, scope: Scope, start, end) -> dict:
     for (detail,) in rows:
         detail = detail or {}
         try:
-            closed = _aware(dt.datetime.fromisoformat(str(detail.get("closed_at"))))
+            closed = as_aware(dt.datetime.fromisoformat(str(detail.get("closed_at"))))
         except ValueError:
             continue
         if not start <= closed < end:
             continue
         total += 1
         due = detail.get("due_at")
-        if not due or closed <= _aware(dt.datetime.fromisoformat(str(due))):
+        if not due or closed <= as_aware(dt.datetime.fromisoformat(str(due))):
             on_time += 1
-    return _rate(on_time, total, "本期无办结的联办协办事项")
+    return rate_value(on_time, total, "本期无办结的联办协办事项")
 
 
 def _red_unrectified(session, scope: Scope, end, days: int) -> int:
@@ -438,21 +290,21 @@ def _red_unrectified(session, scope: Scope, end, days: int) -> int:
     for pid in reds:
         last = session.scalar(select(func.max(TimelineEvent.at)).where(
             TimelineEvent.project_id == pid, TimelineEvent.kind == "light", TimelineEvent.at < end))
-        if last is not None and _aware(last) <= end - dt.timedelta(days=days):
+        if last is not None and as_aware(last) <= end - dt.timedelta(days=days):
             n += 1
     return n
 
 
 def _report_due(month: str, cfg: dict) -> dt.datetime:
     y, m = int(month[:4]), int(month[5:7])
-    nxt = _add_months(dt.date(y, m, 1), 1)
+    nxt = add_months(dt.date(y, m, 1), 1)
     day = int(cfg["deadline.monthly.report_day"])
     # due at the end of the due day, local time
-    return _local_midnight(dt.date(nxt.year, nxt.month, day) + dt.timedelta(days=1))
+    return local_midnight(dt.date(nxt.year, nxt.month, day) + dt.timedelta(days=1))
 
 
 def _monthly_reports(session, scope: Scope, period: dict, ytd: bool, cfg: dict, as_of) -> dict:
-    months = _months(dt.date(period["year"], 1, 1) if ytd else period["first"], period["next"])
+    months = months_between(dt.date(period["year"], 1, 1) if ytd else period["first"], period["next"])
     expected = [m for m in months if _report_due(m, cfg) <= as_of]
     reports = {}
     if scope.unit_key and expected:
@@ -461,18 +313,18 @@ def _monthly_reports(session, scope: Scope, period: dict, ytd: bool, cfg: dict, 
     why = "本期尚无到期的月报" if not expected else ""
     if not scope.unit_key:
         why = "月报按单位统计,请指定县区或单位"
-    on_time = [m for m in expected if m in reports and _aware(reports[m].submitted_at) <= _report_due(m, cfg)]
+    on_time = [m for m in expected if m in reports and as_aware(reports[m].submitted_at) <= _report_due(m, cfg)]
     submitted = [m for m in expected if m in reports]
     n = len(expected) if scope.unit_key else 0
     leader = sum(1 for m in expected if m in reports and reports[m].leader_trips >= int(cfg["kpi.leader_trips_per_month"]))
     trips = sum(1 for m in expected if m in reports and len(reports[m].trips or []) >= int(cfg["kpi.trips_per_month"]))
     info = sum(1 for m in expected if m in reports and len(reports[m].work_info or []) >= int(cfg["kpi.work_info_per_month"]))
     return {
-        "monthly_report_timely_rate": _rate(len(submitted), n, why),
-        "late_report_count": _count(n - len(on_time)),
-        "leader_investment_rate": _rate(leader, n, why),
-        "trip_info_rate": _rate(trips, n, why),
-        "work_info_rate": _rate(info, n, why),
+        "monthly_report_timely_rate": rate_value(len(submitted), n, why),
+        "late_report_count": count_value(n - len(on_time)),
+        "leader_investment_rate": rate_value(leader, n, why),
+        "trip_info_rate": rate_value(trips, n, why),
+        "work_info_rate": rate_value(info, n, why),
     }
 
 

@@ -177,47 +177,60 @@ def _number(definition: Setting, value: Any, integer: bool = False) -> float | i
     return int(value) if integer else float(value)
 
 
+def _duration_value(definition, value):
+    if not isinstance(value, str) or not _DURATION.match(value.strip()):
+        raise _bad(definition, "应为 ISO 8601 天数时长,如 P15D")
+    return value.strip()
+
+
+def _points_value(definition, value):
+    if not isinstance(value, dict):
+        raise _bad(definition, "应为对象 {项: 数值}")
+    if set(value) != set(definition.keys):
+        missing = sorted(set(definition.keys) - set(value))
+        extra = sorted(set(value) - set(definition.keys))
+        raise _bad(definition, f"缺少 {missing} / 多出 {extra}")
+    out = {}
+    for k in definition.keys:
+        v = value[k]
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+            raise _bad(definition, f"{k} 应为非负数字")
+        out[k] = float(v)
+    if definition.key in ("score.points", "prereview.criteria_max") and abs(sum(out.values()) - 100) > 1e-6:
+        raise _bad(definition, f"各指标分值合计应为 100(当前 {sum(out.values()):g})")
+    return out
+
+
+def _dates_value(definition, value):
+    if not isinstance(value, list):
+        raise _bad(definition, "应为日期列表")
+    out = []
+    for v in value:
+        try:
+            out.append(dt.date.fromisoformat(str(v)).isoformat())
+        except ValueError:
+            raise _bad(definition, f"{v!r} 不是 YYYY-MM-DD 日期") from None
+    return sorted(set(out))
+
+
+_VALIDATORS = {
+    "number": lambda d, v: _number(d, v),
+    "int": lambda d, v: _number(d, v, integer=True),
+    "duration": _duration_value,
+    "points": _points_value,
+    "dates": _dates_value,
+}
+
+
 def validate(key: str, value: Any) -> Any:
     """The normalised value, or Invalid (422) with a Chinese-first message."""
     definition = BY_KEY.get(key)
     if definition is None:
         raise NotFound(f"没有这个设置项 / unknown setting {key!r}")
-    kind = definition.kind
-    if kind == "number":
-        return _number(definition, value)
-    if kind == "int":
-        return _number(definition, value, integer=True)
-    if kind == "duration":
-        if not isinstance(value, str) or not _DURATION.match(value.strip()):
-            raise _bad(definition, "应为 ISO 8601 天数时长,如 P15D")
-        return value.strip()
-    if kind == "points":
-        if not isinstance(value, dict):
-            raise _bad(definition, "应为对象 {项: 数值}")
-        if set(value) != set(definition.keys):
-            missing = sorted(set(definition.keys) - set(value))
-            extra = sorted(set(value) - set(definition.keys))
-            raise _bad(definition, f"缺少 {missing} / 多出 {extra}")
-        out = {}
-        for k in definition.keys:
-            v = value[k]
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise _bad(definition, f"{k} 应为非负数字")
-            out[k] = float(v)
-        if key in ("score.points", "prereview.criteria_max") and abs(sum(out.values()) - 100) > 1e-6:
-            raise _bad(definition, f"各指标分值合计应为 100(当前 {sum(out.values()):g})")
-        return out
-    if kind == "dates":
-        if not isinstance(value, list):
-            raise _bad(definition, "应为日期列表")
-        out = []
-        for v in value:
-            try:
-                out.append(dt.date.fromisoformat(str(v)).isoformat())
-            except ValueError:
-                raise _bad(definition, f"{v!r} 不是 YYYY-MM-DD 日期") from None
-        return sorted(set(out))
-    raise _bad(definition, f"未知类型 {kind}")  # pragma: no cover - registry error
+    check = _VALIDATORS.get(definition.kind)
+    if check is None:  # pragma: no cover - registry error
+        raise _bad(definition, f"未知类型 {definition.kind}")
+    return check(definition, value)
 
 
 def put(session: Session, key: str, value: Any, actor: str) -> dict:

@@ -25,6 +25,8 @@ from app.models.domain import (
     STAGE_NAMES,
     STAGES,
     Chain,
+    Enterprise,
+    Park,
     Region,
 )
 
@@ -67,6 +69,17 @@ def region_names(session: Session) -> dict[str, str]:
 
 def chains(session: Session) -> list[dict]:
     return [{"code": c, "name": n} for c, n in session.execute(select(Chain.code, Chain.name).order_by(Chain.code))]
+
+
+def parks(session: Session, region_code: str | None = None) -> list[dict]:
+    stmt = select(Park.code, Park.name, Park.region_code).order_by(Park.code)
+    return [{"code": c, "name": n, "region_code": r} for c, n, r in session.execute(stmt)
+            if not region_code or r == region_code]
+
+
+def enterprise_choices(session: Session, limit: int = 500) -> list[dict]:
+    return [{"id": i, "name": n} for i, n in session.execute(
+        select(Enterprise.id, Enterprise.name).order_by(Enterprise.name).limit(limit))]
 
 
 def filter_options(session: Session, region_code: str | None = None) -> dict:
