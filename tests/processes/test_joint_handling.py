@@ -52,6 +52,7 @@ def test_each_department_answers_and_the_commissioner_closes_the_issue(flow):
     data = flow.data(iid)
     assert {r["dept"] for r in data["dept_replies"]} == set(ISSUE["departments"])
     assert data["jh_all_resolved"] is False
+    assert flow.task(iid, "jh_confirm").lane == "service_commissioner"
     flow.complete(iid, "jh_confirm", {"confirm_decision": "确认办结", "confirm_note": "投资方认可。"})
 
     assert flow.instance(iid).status == "completed"
