@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.demo import clock as clock_admin
 from app.demo import data as D
+from app.demo import processes_demo
 from app.errors import AppError
 from app.models.auth import OrgUnit, User
 from app.models.domain import (
@@ -523,6 +524,7 @@ def _play(db, echo: Callable[[str], Any]) -> _Player:
         iid = player.start("project_exit", f"exit-{p15.id}",
                            {**_project_data(p15), "path": "breach", "trigger": "首期资金履约节点逾期"})
         player.drive(iid, 1)
+    processes_demo.play(player, projects)
 
     if lifecycle or player.instances:
         echo("playing the clock forward")
