@@ -5,7 +5,7 @@ turn yellow and red while the demo clock moves (reference/domain.md §5.7).
 
 * 联办协办: P-03 用工 closed; P-02 用水 answered and awaiting the commissioner; P-06 用地 unanswered
   (red once the clock has moved).
-* 优质项目流转: P-13 西盟 → 澜沧 completed (credit 60/40); P-11 江城 → 思茅 awaiting the answer.
+* 优质项目流转: P-12 孟连 → 澜沧 completed (credit 60/40); P-11 江城 → 思茅 awaiting the answer.
 * 会议与交办: a 季度会 with two 交办 items, one closed, one received and overdue after the clock moves.
 """
 
@@ -48,14 +48,14 @@ def play(player, projects: dict[str, Any]) -> None:
 
     if player.deployed("quality_transfer"):
         player.echo("starting quality_transfer (优质项目流转) cases")
-        p13 = projects.get("P-13")
-        if p13 is not None and p13.region_code != "530828":
-            iid = player.start("quality_transfer", f"transfer-{p13.id}", {**_project_data(p13), "credit_split_origin_pct": 60})
+        p12 = projects.get("P-12")
+        if p12 is not None and p12.region_code != "530828":
+            iid = player.start("quality_transfer", f"transfer-{p12.id}", {**_project_data(p12), "credit_split_origin_pct": 60})
             player.complete_element(iid, "qt_propose", {
-                "transfer_reasons": ["产业链匹配"], "reason_detail": "澜沧县文旅演艺配套更完善,投资方同意调整落地地点。",
+                "transfer_reasons": ["承载能力不足"], "reason_detail": "孟连县冷库用地不足,澜沧县物流园区可提供地块,投资方同意调整落地地点。",
                 "target_region_code": "530828", "target_unit": "澜沧县投资促进局", "target_park": "",
                 "credit_split_origin_pct": 60, "accept_days": 14, "investor_consent": True})
-            player.complete_element(iid, "qt_accept", {"accept_decision": "同意接收", "accept_note": "景迈山景区可提供演艺场地。",
+            player.complete_element(iid, "qt_accept", {"accept_decision": "同意接收", "accept_note": "物流园区可提供 80 亩地块。",
                                                        "receiving_unit": "澜沧县投资促进局", "receiving_commissioner": "澜沧服务专员"})
             player.complete_element(iid, "qt_approve", {"approve_decision": "同意流转", "credit_split_origin_pct": 60,
                                                         "approve_note": "同意流转,原县区保留 60% 考核分成。"})
