@@ -111,3 +111,22 @@ def test_a_rejected_resolution_reopens_the_issue_for_another_round(flow):
     row = issue_row(flow, iid)
     assert (row.status, row.rounds, row.on_time) == ("closed", 2, True)
     assert "服务专员退回重办:用地" in [e.title for e in flow.timeline(pid, "joint")]
+
+
+def test_a_red_light_supervised_with_coordination_opens_a_joint_handling_case(flow):
+    pid = flow.project(investment_wan=3000)
+    lid = flow.start_lifecycle(pid)
+    flow.advance("P61D")  # S1 red
+    flow.complete(lid, "st_r_supervise", {"supervise_decision": "协调解决", "supervise_order_no": "督-2026-09",
+                                          "supervise_measures": "协调解决项目用地预审问题"})
+    assert {"st_r_joint", "st_r_joint_end"} <= flow.reached(lid) and "st_r_exit" not in flow.reached(lid)
+    assert flow.instances_of("joint_handling") == []
+    flow.run_jobs()
+
+    [case] = flow.instances_of("joint_handling", f"joint-{pid}-red-S1_PLAN")
+    data = flow.data(case.id)
+    assert (data["project_id"], data["issue_description"], data["trigger"]) == (pid, "协调解决项目用地预审问题",
+                                                                                 "红灯督办:协调解决")
+    register = flow.task(case.id, "jh_register")
+    assert (register.lane, register.region_code) == ("service_commissioner", "530802")
+    assert set(flow.open_tasks(lid)) == {"st_work", "st_y_explain"}
