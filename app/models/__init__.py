@@ -1,7 +1,9 @@
 """All models, imported so that ``Base.metadata`` is complete (Alembic, create_all)."""
 
-from app.models import domain  # noqa: F401,E402  (domain tables: projects, libraries, reports…)
-from app.models import domain_processes  # noqa: F401,E402  (联办协办, 流转, 会议与交办)
+from app.models import (
+    domain,  # noqa: F401,E402  (domain tables: projects, libraries, reports…)
+    domain_processes,  # noqa: F401,E402  (联办协办, 流转, 会议与交办)
+)
 from app.models.auth import ApiToken, OrgUnit, User  # noqa: F401
 from app.models.base import Base  # noqa: F401
 from app.models.runtime import (  # noqa: F401
