@@ -153,7 +153,7 @@ def test_an_approval_matter_is_transferred_with_a_transfer_letter(flow):
                                            "assign_within": "P3D", "instructions": "办理项目备案。"})
 
     row = visit(flow, data["visit_id"])
-    assert (row.routing_type, row.routed_to, row.status) == ("转办", "市政务服务管理局", "routed")
+    assert (row.routing_type, row.routed_to, row.status) == ("转办", "市政务服务管理局", "handled")  # routing ended
     assert flow.instance(iid).status == "completed"
     assert "end_transfer" in flow.reached(iid) and "assignee_accept" not in flow.reached(iid)
     [letter] = notices(flow, iid, "来访事项已转办:")
