@@ -88,7 +88,9 @@ class Meeting(Base):
 
 
 class ActionItem(Base):
-    """交办事项: a meeting decision assigned to an owner unit with a deadline, tracked to closure."""
+    """交办事项: a meeting decision assigned to an owner unit with a deadline, tracked to closure.
+    Rows with ``meeting_id`` NULL are 预审附加条件 (有条件通过) tracked the same way (operators/conditions.py);
+    the 交办 KPI (K-M3, ``on_time`` of closed rows) counts the rows with a meeting."""
 
     __tablename__ = "action_item"
 
