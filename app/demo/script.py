@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.demo import clock as clock_admin
 from app.demo import data as D
+from app.demo import processes_demo
 from app.demo.forms import fill_form
 from app.errors import AppError
 from app.models.domain import (
@@ -124,7 +125,7 @@ class Player:
         self.echo(f"  clock +{duration}: {ran} job(s) ran")
 
 
-def _project_data(p: Project) -> dict:
+def project_data(p: Project) -> dict:
     return {"project_id": p.id, "project_name": p.name, "region_code": p.region_code, "tier": p.tier,
             "stage": p.stage, "chain_code": p.chain_code,
             "enterprise_name": p.enterprise.name if p.enterprise is not None else ""}
@@ -163,6 +164,7 @@ def play(db, echo: Callable[[str], Any]) -> Player:
     if player.deployed("complaint_handling"):
         _play_complaints(player, projects)
     _play_prereview_and_exit(player, projects)
+    processes_demo.play(player, projects)
     if lifecycle or player.instances:
         _play_clock(player, lifecycle)
     return player
@@ -174,7 +176,7 @@ def _play_lifecycle(player: Player, projects: dict[str, Project]) -> dict[str, i
     for code, p in projects.items():
         if p.status != "active" or p.stage == "DONE":
             continue
-        iid = player.start("project_lifecycle", f"project-{p.id}", _project_data(p))
+        iid = player.start("project_lifecycle", f"project-{p.id}", project_data(p))
         if iid is None:
             continue
         lifecycle[code] = iid
@@ -201,7 +203,7 @@ def _play_visits(player: Player) -> None:
 def _play_complaints(player: Player, projects: dict[str, Project]) -> None:
     for i, (who, pkey, _cat, region, content, *_rest) in enumerate(D.COMPLAINTS):
         p = projects.get(pkey) if pkey else None
-        base = _project_data(p) if p is not None else {"project_id": None, "project_name": "", "region_code": region,
+        base = project_data(p) if p is not None else {"project_id": None, "project_name": "", "region_code": region,
                                                        "tier": None, "stage": None, "chain_code": None,
                                                        "enterprise_name": who}
         iid = player.start("complaint_handling", f"complaint-demo-{i + 1}", base)
@@ -213,12 +215,12 @@ def _play_complaints(player: Player, projects: dict[str, Project]) -> None:
 
 def _play_prereview_and_exit(player: Player, projects: dict[str, Project]) -> None:
     if player.deployed("project_prereview") and "P-10" in projects:
-        iid = player.start("project_prereview", f"prereview-{projects['P-10'].id}", _project_data(projects["P-10"]))
+        iid = player.start("project_prereview", f"prereview-{projects['P-10'].id}", project_data(projects["P-10"]))
         player.drive(iid, 2)
     if player.deployed("project_exit") and "P-15" in projects:
         p15 = projects["P-15"]
         iid = player.start("project_exit", f"exit-{p15.id}",
-                           {**_project_data(p15), "path": "breach", "trigger": "首期资金履约节点逾期"})
+                           {**project_data(p15), "path": "breach", "trigger": "首期资金履约节点逾期"})
         player.drive(iid, 1)
 
 

@@ -31,7 +31,7 @@ FORM_KEYWORDS = {
     "$schema", "$id", "title", "description", "type", "properties", "required", "enum", "const", "oneOf",
     "anyOf", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
     "pattern", "items", "minItems", "maxItems", "default", "additionalProperties", "uniqueItems", "examples",
-    "readOnly", "multipleOf", "$defs", "dependentRequired",
+    "readOnly", "multipleOf", "$defs", "dependentRequired", "if", "then", "else", "allOf", "not",
 }
 
 

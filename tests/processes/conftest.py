@@ -328,12 +328,23 @@ def prereview_to_panel(flow: Flow, instance_id: int, credit: dict | None = None,
 
 def run_prereview(flow: Flow, instance_id: int, panel_data: dict = PANEL_PASS, credit: dict | None = None,
                   conditions: dict | None = None) -> None:
-    """A whole pre-review without vetoes, ending with ``panel_data``'s scores (and the conditions
-    task when the result is 有条件通过)."""
+    """A whole pre-review without vetoes, ending with ``panel_data``'s scores (and, when the result
+    is 有条件通过, the conditions stated, fulfilled and confirmed)."""
     prereview_to_panel(flow, instance_id, credit=credit)
     flow.complete(instance_id, "pr_panel", panel_data, username="office1")
     if "pr_conditions" in flow.open_tasks(instance_id):
         flow.complete(instance_id, "pr_conditions", conditions or CONDITIONS, username="office1")
+        fulfil_conditions(flow, instance_id)
+
+
+FULFILLED = {"fulfilment_summary": "能耗指标已由县发改局出具保障函,资金证明已提交。"}
+
+
+def fulfil_conditions(flow: Flow, instance_id: int) -> None:
+    """The 有条件通过 conditions reported fulfilled and confirmed by the office (the pre-review ends)."""
+    flow.complete(instance_id, "pr_cond_fulfil", FULFILLED, username="simao_unit")
+    flow.complete(instance_id, "pr_cond_confirm", {"cond_decision": "确认已落实", "cond_confirm_note": ""},
+                  username="office1")
 
 
 # ---------------------------------------------------------------- fixtures

@@ -221,10 +221,10 @@ def test_an_overdue_stage_turns_yellow_then_red(flow):
     light_events = [(e.detail["from"], e.detail["to"]) for e in flow.timeline(pid, "light")]
     assert light_events == [("green", "yellow"), ("yellow", "red")]
 
-    flow.complete(iid, "st_r_supervise", {"supervise_decision": "协调解决", "supervise_order_no": "督-2026-01"},
+    flow.complete(iid, "st_r_supervise", {"supervise_decision": "列入会议调度", "supervise_order_no": "督-2026-01"},
                   username="office1")
     [order] = flow.timeline(pid, "supervision")
-    assert order.title == "红灯督办:协调解决" and order.detail["order_no"] == "督-2026-01"
+    assert order.title == "红灯督办:列入会议调度" and order.detail["order_no"] == "督-2026-01"
     assert "st_r_end" in flow.reached(iid) and "st_r_exit" not in flow.reached(iid)
     assert flow.jobs(kind="start") == [] and flow.instances_of("project_exit") == []
     assert set(flow.open_tasks(iid)) == {"st_work"}  # the stage itself is still to be done

@@ -27,12 +27,14 @@ def start_small(flow, **project):
 
 
 @pytest.mark.parametrize(("opinions", "vetoes", "label"), [
-    ({"ndrc": {"ndrc_opinion": "不同意", "ndrc_veto_flag": True, "ndrc_veto_categories": ["V02"]}},
+    ({"ndrc": {"ndrc_opinion": "不同意", "ndrc_veto_flag": True, "ndrc_veto_categories": ["V02"],
+               "ndrc_basis": "《产业结构调整指导目录》限制类,不得新建"}},
      ["V02"], "限制类新建项目"),
-    ({"industry": {"industry_opinion": "不同意", "industry_veto_flag": True}}, ["V99"], "部门一票否决(未注明类别)"),
+    ({"industry": {"industry_opinion": "不同意", "industry_veto_flag": True, "industry_veto_categories": ["V10"],
+                   "industry_basis": "不符合行业准入条件"}}, ["V10"], "不符合行业准入条件"),
     ({"eco": {"in_ecological_redline": True}}, ["V05"], "生态保护红线"),
     ({"credit": {"credit_conclusion": "不合格"}}, ["V09"], "资信不合格"),
-], ids=["发改委勾选否决", "部门否决未注明类别", "生态红线(D4)", "资信不合格(D4)"])
+], ids=["发改委勾选否决", "行业部门勾选否决", "生态红线(D4)", "资信不合格(D4)"])
 def test_a_one_vote_veto_ends_the_prereview_as_not_passed(flow, opinions, vetoes, label):
     pid, iid = start_small(flow)
     assert set(flow.open_tasks(iid)) == {"pr_credit"}
