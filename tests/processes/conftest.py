@@ -175,9 +175,12 @@ class Flow:
                  username: str = "admin") -> dict:
         """Complete the open task ``element_id`` of the instance with schema-valid data + overrides."""
         task = self.task(instance_id, element_id)
+        from app.services.tasks.commands import _expanded_form
+
         with self.db.read_scope() as s:
-            version_id = s.scalar(select(Instance.version_id).where(Instance.id == instance_id))
-            schema = versions.load_form(s, version_id, task.form_file)
+            instance = s.get(Instance, instance_id)
+            # the form as staff see it: x-options fields carry their lists (tasks/options.py)
+            schema = _expanded_form(s, instance, task, versions.load_form(s, instance.version_id, task.form_file))
         return self.factory.complete(task.id, form_data(schema, overrides), username=username)
 
     def advance(self, duration: str) -> int:
