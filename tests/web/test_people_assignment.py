@@ -172,3 +172,16 @@ def test_task_page_assign_delegate_and_inbox_tabs(client, factory, org):
     bad = client.post("/me/absence", data={"deputy": "unit_b", "from": "2026-12-09", "to": "2026-12-01",
                                           "csrf_token": token})
     assert bad.status_code == 422 and "结束日期不能早于开始日期" in bad.get_data(as_text=True)
+
+
+def test_api_task_list_scopes(client, factory, org):
+    iid = _start(factory)
+    tid = _task(factory, iid, "unit_task")
+    assert client.post(f"/api/v1/tasks/{tid}/claim", headers=org["unit_a"]).status_code == 200
+    mine = client.get("/api/v1/tasks?scope=mine", headers=org["unit_a"]).get_json()
+    assert [t["id"] for t in mine["items"]] == [tid]
+    assert client.get("/api/v1/tasks?scope=mine", headers=org["unit_b"]).get_json()["total"] == 0
+    assert client.post(f"/api/v1/tasks/{tid}/complete", json={"data": {}}, headers=org["unit_a"]).status_code == 200
+    done = client.get("/api/v1/tasks?scope=done", headers=org["unit_a"]).get_json()
+    assert [(t["id"], t["completed_by"]) for t in done["items"]] == [(tid, "unit_a")]
+    assert client.get("/api/v1/tasks?scope=done", headers=org["unit_b"]).get_json()["total"] == 0
