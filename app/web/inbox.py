@@ -16,8 +16,8 @@ from flask import Blueprint, current_app, g, render_template, request
 
 from app import clock
 from app.services import tasks
-from app.services.tasks import inbox as inbox_service
 from app.services.definitions import deploy
+from app.services.tasks import inbox as inbox_service
 from app.web.auth import login_required, region_name, stage_name
 
 bp = Blueprint("inbox", __name__)

@@ -4,9 +4,9 @@ Revision ID: 0004_people
 Revises: 0002
 """
 import sqlalchemy as sa
+from alembic import op
 
 import app.models.base
-from alembic import op
 
 revision = '0004_people'
 down_revision = '0002'
