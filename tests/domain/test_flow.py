@@ -65,7 +65,7 @@ def test_visit_register_and_route(ops, ctx, db, seed):
     routed = ops["visit_route"](ctx, visit_id=v.id, routing_type="链长", routed_to="市茶叶和咖啡产业发展中心",
                                 chain_code="C01")
     assert routed == {"visit_id": v.id, "routing_type": "链长", "routed_to": "市茶叶和咖啡产业发展中心",
-                      "chain_code": "C01", "status": "routed"}
+                      "routed_to_org": None, "chain_code": "C01", "status": "routed"}
     # a new enterprise by credit code is created; a name-only visitor stays a name
     out2 = ops["visit_register"](ctx, visit={"uscc": "91530000MA6K000099", "enterprise_name": "澜湄冷链物流有限公司"})
     assert db.get(Enterprise, out2["enterprise_id"]).tags == ["来访"]

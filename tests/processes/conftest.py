@@ -360,7 +360,9 @@ def seed_reference_data(db) -> None:
                                      ("legal1", ["legal"], "justice"),
                                      ("simao_unit", ["responsible_unit"], "simao_ipb"),
                                      ("simao_sc", ["service_commissioner"], "simao_ipb"),
-                                     ("supervisor1", ["project_supervisor"], "city_ipb")):
+                                     ("supervisor1", ["project_supervisor"], "city_ipb"),
+                                     ("nrp1", ["nrp", "factor_dept"], "nrp"),
+                                     ("eco1", ["eco", "factor_dept"], "eco")):
             users.create_user(s, username, roles, org=org, password="secret-pass",
                               display_name={"simao_sc": "王服务", "supervisor1": "陈海波"}.get(username))
 
