@@ -219,7 +219,8 @@ def list_tasks(session, user):
         int_arg("instance_id", 0)
     return tasks.list_tasks(session, user, filters=filters, page=int_arg("page", 1),
                             per_page=int_arg("per_page", 20), search=request.args.get("q"),
-                            mine=request.args.get("mine") in ("1", "true"))
+                            mine=request.args.get("mine") in ("1", "true"),
+                            scope=request.args.get("scope") if request.args.get("scope") in ("mine", "done") else "unit")
 
 
 @bp.get("/tasks/<task_id>")

@@ -178,7 +178,7 @@ def _referenced(value, sha: str) -> bool:
 def _page(detail: dict, instructions: Markup, values: dict, errors: list[dict] | None = None, status: int = 200):
     fields = formrender.build_fields(detail.get("form"), detail.get("ui_schema"), values, errors)
     user = g.user
-    actionable = detail["state"] == "open" and detail["assignee"] in (None, user.username)  # held: the holder's
+    actionable = detail["state"] == "open" and detail.get("can_act", detail["assignee"] in (None, user.username))
     from app.web.task_assignment import panel
 
     return render_template(

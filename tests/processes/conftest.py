@@ -175,9 +175,12 @@ class Flow:
                  username: str = "admin") -> dict:
         """Complete the open task ``element_id`` of the instance with schema-valid data + overrides."""
         task = self.task(instance_id, element_id)
+        from app.services.tasks.commands import _expanded_form
+
         with self.db.read_scope() as s:
-            version_id = s.scalar(select(Instance.version_id).where(Instance.id == instance_id))
-            schema = versions.load_form(s, version_id, task.form_file)
+            instance = s.get(Instance, instance_id)
+            # the form as staff see it: x-options fields carry their lists (tasks/options.py)
+            schema = _expanded_form(s, instance, task, versions.load_form(s, instance.version_id, task.form_file))
         return self.factory.complete(task.id, form_data(schema, overrides), username=username)
 
     def advance(self, duration: str) -> int:
@@ -368,7 +371,9 @@ def seed_reference_data(db) -> None:
                                      ("legal1", ["legal"], "justice"),
                                      ("simao_unit", ["responsible_unit"], "simao_ipb"),
                                      ("simao_sc", ["service_commissioner"], "simao_ipb"),
-                                     ("supervisor1", ["project_supervisor"], "city_ipb")):
+                                     ("supervisor1", ["project_supervisor"], "city_ipb"),
+                                     ("nrp1", ["nrp", "factor_dept"], "nrp"),
+                                     ("eco1", ["eco", "factor_dept"], "eco")):
             users.create_user(s, username, roles, org=org, password="secret-pass",
                               display_name={"simao_sc": "王服务", "supervisor1": "陈海波"}.get(username))
 

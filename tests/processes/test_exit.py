@@ -181,7 +181,9 @@ def test_an_expired_rectification_deadline_leads_to_exit_and_interrupts_the_life
     assert flow.open_tasks(lid) == {} and flow.jobs(lid) == []
     data = flow.data(lid)
     assert (data["lifecycle_outcome"], data["exit_info"]["exit_clause_ref"]) == ("exited", "第十二条")
-    assert len(flow.notifications(pid, "项目退出:")) == 3  # the lifecycle does not notify a second time
+    # the lifecycle does not notify a second time: zsw_office (role row), the named unit's user (simao_unit)
+    # and the named factor departments' users (nrp1, eco1)
+    assert len(flow.notifications(pid, "项目退出:")) == 4
 
 
 def test_a_decided_exit_without_a_running_lifecycle_is_recorded_as_undelivered(flow):

@@ -147,3 +147,25 @@ def test_prereview_consultation_goes_to_the_department_owning_the_chain(people, 
     assert industry.candidate_orgs == ",forestry,"
     assert "pr_industry" in _visible(db, "forest_chain", iid)
     assert "pr_industry" not in _visible(db, "tea_chain", iid)
+
+
+def test_complaint_handling_goes_to_the_unit_the_office_names(people, db):
+    from tests.processes.test_complaint import HANDLED
+    from tests.processes.test_complaint import register as register_complaint
+
+    flow = people
+    iid = register_complaint(flow)
+    handle_within = flow.data(iid)["handle_within"]
+    review = flow.task(iid, "accept_review")
+    with db.read_scope() as s:
+        form = tasks.task_view(s, users.get_user(s, "office1"), review.id)["form"]
+    assert _choices(form, "responsible_unit_org")[0] == ""  # optional: may name nobody
+    flow.complete(iid, "accept_review", {"accept_result": "受理", "handling_unit": "思茅片区管委会",
+                                         "responsible_unit_org": "simao_park", "handle_within": handle_within,
+                                         "accept_note": "限期办结。"}, username="office1")
+    handle = flow.task(iid, "handle_complaint")
+    assert handle.candidate_orgs == ",simao_park,"
+    assert _visible(db, "simao_unit", iid) == set() and _visible(db, "park_unit", iid) == {"handle_complaint"}
+    with pytest.raises(NotAllowed):
+        flow.complete(iid, "handle_complaint", HANDLED, username="simao_unit")
+    flow.complete(iid, "handle_complaint", HANDLED, username="park_unit")

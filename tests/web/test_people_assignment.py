@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+# the candidate columns are matched with LIKE (autoescaped): the same on SQLite and PostgreSQL
+BOTH = pytest.mark.parametrize("db_kind", ["sqlite", "pg"], indirect=True)
+
 
 @pytest.fixture
 def org(factory, db):
@@ -41,6 +44,7 @@ def _task(factory, iid, element):
     return factory.open_tasks(iid)[element]
 
 
+@BOTH
 def test_assign_by_office_leader_and_admin_with_403_and_422(client, factory, org):
     iid = _start(factory)
     tid = _task(factory, iid, "unit_task")
@@ -91,6 +95,7 @@ def test_delegate_to_a_colleague_of_the_same_unit(client, factory, org):
     assert client.post(f"/api/v1/tasks/{tid}/complete", json={"data": {}}, headers=org["clerk"]).status_code == 200
 
 
+@BOTH
 def test_named_person_and_absence_routes_new_tasks_to_the_deputy(client, factory, org, clock):
     # sc is away for two days from today; sc2 (same unit) stands in
     today = clock.now().date()
@@ -122,6 +127,7 @@ def test_named_person_and_absence_routes_new_tasks_to_the_deputy(client, factory
     assert client.delete("/api/v1/me/absence", headers=org["sc"]).get_json() == {"absence": None}
 
 
+@BOTH
 def test_without_named_keys_the_lane_falls_back_to_role_and_county(client, factory, org):
     iid = factory.start("named_lanes", data={"region_code": "530802"})["id"]
     tid = _task(factory, iid, "unit_task")
@@ -166,3 +172,16 @@ def test_task_page_assign_delegate_and_inbox_tabs(client, factory, org):
     bad = client.post("/me/absence", data={"deputy": "unit_b", "from": "2026-12-09", "to": "2026-12-01",
                                           "csrf_token": token})
     assert bad.status_code == 422 and "结束日期不能早于开始日期" in bad.get_data(as_text=True)
+
+
+def test_api_task_list_scopes(client, factory, org):
+    iid = _start(factory)
+    tid = _task(factory, iid, "unit_task")
+    assert client.post(f"/api/v1/tasks/{tid}/claim", headers=org["unit_a"]).status_code == 200
+    mine = client.get("/api/v1/tasks?scope=mine", headers=org["unit_a"]).get_json()
+    assert [t["id"] for t in mine["items"]] == [tid]
+    assert client.get("/api/v1/tasks?scope=mine", headers=org["unit_b"]).get_json()["total"] == 0
+    assert client.post(f"/api/v1/tasks/{tid}/complete", json={"data": {}}, headers=org["unit_a"]).status_code == 200
+    done = client.get("/api/v1/tasks?scope=done", headers=org["unit_a"]).get_json()
+    assert [(t["id"], t["completed_by"]) for t in done["items"]] == [(tid, "unit_a")]
+    assert client.get("/api/v1/tasks?scope=done", headers=org["unit_b"]).get_json()["total"] == 0

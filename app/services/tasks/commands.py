@@ -40,6 +40,7 @@ def task_view(session: Session, user: User, task_id: str) -> dict:
     out["version_id"] = instance.version_id
     out["business_key"] = instance.business_key
     out["completed_by"] = task.completed_by
+    out["can_act"] = task.state == "open" and can_act_on_task(user, task)
     return out
 
 

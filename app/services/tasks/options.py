@@ -90,18 +90,21 @@ def expand(session: Session, schema: dict | None, data: dict | None) -> dict | N
     data = data or {}
     out = copy.deepcopy(schema)
 
-    def walk(node: dict) -> None:
+    def walk(node: dict, optional: bool = False) -> None:
         if not isinstance(node, dict):
             return
         source = node.get("x-options")
         if isinstance(source, str):
             choices, suggested = _choices(session, source, data)
-            node["oneOf"] = [{"const": k, "title": t} for k, t in choices] or [{"const": "", "title": "(无可选项)"}]
+            node["oneOf"] = [{"const": k, "title": t} for k, t in choices]
+            if optional or not node["oneOf"]:  # an optional field may name nobody ("" = not named)
+                node["oneOf"].insert(0, {"const": "", "title": "(不指定)" if optional else "(无可选项)"})
             if suggested:
                 node["x-suggested"] = suggested
                 node.setdefault("default", suggested[0])
-        for sub in (node.get("properties") or {}).values():
-            walk(sub)
+        required = set(node.get("required") or [])
+        for key, sub in (node.get("properties") or {}).items():
+            walk(sub, optional=key not in required)
         if isinstance(node.get("items"), dict):
             walk(node["items"])
 
