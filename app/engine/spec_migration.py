@@ -7,8 +7,8 @@ an element it cannot find by id is matched by guessing from its neighbours. Here
 * specs align by id, or by an explicit ``mapping`` {old_id: new_id} for renamed or replaced elements
   (including the helper specs named after them, ``old_id.BoundaryEventSplit`` …);
 * before comparing, every name in the old spec is translated through the alignment, and cosmetic
-  attributes are ignored: the label (``bpmn_name``, a timer's event name), ``documentation`` and
-  ``instructionsForEndUser``; diagram layout (DI) is not part of a spec at all;
+  attributes are ignored: the label (``bpmn_name``, a timer's event name), ``documentation``,
+  ``instructionsForEndUser`` and the lane; diagram layout (DI) is not part of a spec at all;
 * a migration is refused when a completed or started task — or a completed element that compaction
   removed from the tree — is structurally changed or gone in the target.
 """
@@ -26,7 +26,10 @@ from app.engine.runner import Runner
 from app.engine.serializer import REGISTRY, SpecBundle
 
 FINISHED = TaskState.COMPLETED | TaskState.STARTED
-COSMETIC = {"bpmn_name", "documentation"}
+OPEN_DEFINITE = TaskState.READY | TaskState.WAITING | TaskState.ERROR
+# what never blocks: labels and texts, and the lane (who does an element's work does not change work
+# already done; an open task takes the target's lane)
+COSMETIC = {"bpmn_name", "documentation", "lane"}
 COSMETIC_EXTENSIONS = {"instructionsForEndUser"}
 
 
@@ -130,6 +133,11 @@ def _blocking(workflow, diff: _Diff, removed: set[str]) -> set[str]:
     blocked = set()
     by_id = {s.bpmn_id: s for s in diff.alignment if s.bpmn_id}
     finished = {t.task_spec for t in workflow.tasks.values() if t.state & FINISHED}
+    for task in workflow.tasks.values():  # an open task whose element is gone has nowhere to live
+        if task.state & OPEN_DEFINITE and diff.alignment.get(task.task_spec, task.task_spec) is None:
+            blocked.add(_element(task.task_spec))
+            if task.task_spec.bpmn_id:
+                removed.add(task.task_spec.bpmn_id)
     finished |= {by_id[b] for b in workflow.task_tree.internal_data.get(COMPACTED_KEY, []) if b in by_id}
     for spec in finished:  # completed or started, in the tree or compacted away
         gone = diff.alignment.get(spec, spec) is None
