@@ -53,7 +53,7 @@ def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: 
             _update_task_row(session, row, view, scope)
         result.append(SimpleNamespace(**row))
     if new_rows:  # one multi-row INSERT
-        session.execute(insert(HumanTask), new_rows)
+        session.connection().execute(insert(HumanTask.__table__), new_rows)
     return result
 
 
@@ -114,7 +114,7 @@ def sync_timers(session: Session, instance: Instance, timers, new: bool) -> None
               "element_id": t.element_id, "payload": {"cycle": t.cycle}, "attempts": 0, "created_at": clock.now()}
              for task_id, t in current.items() if task_id not in rows]
     if fresh:
-        session.execute(insert(Job), fresh)
+        session.connection().execute(insert(Job.__table__), fresh)
 
 
 def sync_subscriptions(session: Session, instance: Instance, wanted: list[str], new: bool) -> None:
