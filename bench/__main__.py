@@ -84,6 +84,10 @@ class Server:
         self.app = create_app(Config(DATABASE_URL=url, DEMO=False, SCHEDULER=False))
         db = self.app.extensions["db"]
         upgrade(db)
+        from app import clock
+
+        db.install_clock()  # this database's offset, not the one a previous Server in this process left behind
+        clock.refresh()
         with db.session_scope() as s:
             users.create_user(s, "bench", ["admin"], password="bench-pass")
             self.token = users.create_token(s, "bench")

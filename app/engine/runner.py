@@ -97,9 +97,9 @@ class Runner:
         before = self._timer_marks()
         try:
             self.wf.refresh_timers()
-            self.wf.do_engine_steps()
-            self.wf.refresh_timers()
-            self.wf.do_engine_steps()
+            self.wf.do_engine_steps()  # ends with refresh_timers(): a timer may have become READY
+            if self._engine_work_ready():
+                self.wf.do_engine_steps()
         except WorkflowTaskException as exc:
             result.failure = self._failure(exc)
         except WorkflowException as exc:
@@ -128,6 +128,10 @@ class Runner:
             raise compaction.CompactionMismatch("压缩后的流程状态与压缩前不一致 / the compacted workflow does not "
                                                 "restore to the same open state")
         return removed
+
+    def _engine_work_ready(self) -> bool:
+        return any(t.state == TaskState.READY and not t.task_spec.manual
+                   for wf in (self.wf, *self.wf.subprocesses.values()) for t in wf.tasks.values())
 
     def stall_reason(self, result: StepResult) -> str | None:
         """Why the workflow after a step is inconsistent (None when it is fine).
