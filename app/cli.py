@@ -47,7 +47,7 @@ def db():
 @db.command("upgrade")
 @with_appcontext
 def db_upgrade():
-    from app.models.migrate import upgrade
+    from app.models.schema import upgrade
 
     upgrade(get_db())
     click.echo("database is up to date")
@@ -228,11 +228,8 @@ def assets():
 
 @assets.command("fetch")
 def assets_fetch():
-    try:
-        from app.web.assets import fetch_all
-    except ImportError:
-        click.echo("no asset manifest yet")
-        return
+    from app.web.assets import fetch_all
+
     try:
         count = fetch_all()
     except Exception as exc:
@@ -251,11 +248,8 @@ def demo():
 def demo_load(if_empty):
     if not current_app.config["DEMO"]:
         _fail("仅演示模式可加载演示数据(INVESTFLOW_DEMO=1) / demo data needs demo mode")
-    try:
-        from app.demo.loader import load
-    except ImportError:
-        click.echo("no demo loader yet")
-        return
+    from app.demo.loader import load
+
     try:
         summary = load(get_db(), if_empty=if_empty, echo=click.echo)
     except AppError as exc:

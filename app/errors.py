@@ -37,10 +37,6 @@ class Conflict(AppError):
     status = 409
 
 
-class TaskConflict(Conflict):
-    pass
-
-
 class StepFailed(Conflict):
     """The engine could not apply a change: nothing of it was saved, an incident on the instance says why."""
 

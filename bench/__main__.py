@@ -77,7 +77,7 @@ class Server:
 
         from app import create_app
         from app.config import Config
-        from app.models.migrate import upgrade
+        from app.models.schema import upgrade
         from app.services.definitions import deploy
         from app.services.domain import users
 

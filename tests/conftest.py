@@ -40,7 +40,7 @@ def pg_database():
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     from app.db import Database
-    from app.models.migrate import upgrade
+    from app.models.schema import upgrade
 
     db = Database(url)
     upgrade(db)
@@ -79,7 +79,7 @@ def database_url(db_kind, tmp_path, request):
 def app(database_url, tmp_path):
     from app import clock, create_app
     from app.config import Config
-    from app.models.migrate import upgrade
+    from app.models.schema import upgrade
 
     config = Config(DATABASE_URL=database_url, DEMO=True, SCHEDULER=False, TESTING=True,
                     SERVICE_BACKOFF_SECONDS=60.0, SECRET_KEY="test", WTF_CSRF_ENABLED=True,

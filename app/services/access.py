@@ -17,6 +17,14 @@ from app.errors import NotAllowed
 from app.models.runtime import HumanTask, Instance
 from app.roles import ROLES
 
+EXTERNAL_ROLES = frozenset({"investor", "investment_rep", "expert"})
+
+
+def is_external(user) -> bool:
+    """Investors, investment representatives and experts: they see only what is explicitly theirs."""
+    roles = set(user.roles or [])
+    return not user.is_admin and bool(roles) and roles <= EXTERNAL_ROLES
+
 
 def user_region(user) -> str | None:
     """The county a user is confined to (``None``: admin or city level, sees every county)."""

@@ -1,4 +1,4 @@
-"""Server-rendered pages (Jinja2). Each module of this package that exposes ``bp`` is registered.
+"""Server-rendered pages (Jinja2), one blueprint per module, each registered here explicitly.
 
 Modules: auth (sign-in, sessions, CSRF, ``login_required``), inbox, tasks, projects, board,
 dashboards, admin, modeler, notifications. Templates never query the database: views call
@@ -7,22 +7,13 @@ services and pass plain data.
 
 from __future__ import annotations
 
-import importlib
-import logging
+from app.web import admin, auth, board, dashboards, inbox, modeler, notifications, projects, records, tasks
 
-log = logging.getLogger(__name__)
-
-MODULES = ("auth", "inbox", "tasks", "projects", "board", "dashboards", "admin", "modeler", "notifications")
+MODULES = (auth, inbox, tasks, projects, records, board, dashboards, admin, modeler, notifications)
 
 
 def init_app(app) -> None:
-    for name in MODULES:
-        try:
-            module = importlib.import_module(f"app.web.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"app.web.{name}":
-                continue
-            raise
+    for module in MODULES:
         if hasattr(module, "init_app"):
             module.init_app(app)
         if hasattr(module, "bp"):

@@ -9,18 +9,16 @@ import functools
 import json
 
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
-from app.models.auth import OrgUnit, User
-from app.models.runtime import AuditEvent, Incident, Instance, ProcessVersion
 from app.params import to_int
 from app.roles import ROLES
 from app.services import audit, jobs
-from app.services.definitions import deploy, layout
+from app.services.definitions import deploy
 from app.services.definitions import diff as process_diff
 from app.services.domain import users
+from app.services.reports import admin as admin_views
 from app.services.reports import projects as report_projects
 from app.services.reports import reference as reports
 from app.services.runtime import instances, migration
@@ -92,19 +90,8 @@ def clock_advance():
 @admin_only
 def index():
     with get_db().read_scope() as s:
-        processes = deploy.list_processes(s)
-        counts = _instance_counts(s)
-        open_incidents = s.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) or 0
-    return render_template("admin/index.html", processes=processes, counts=counts, open_incidents=open_incidents,
-                           deploy_errors=None, deploy_results=None)
-
-
-def _instance_counts(session) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for key, status, n in session.execute(select(Instance.process_key, Instance.status, func.count(Instance.id))
-                                          .group_by(Instance.process_key, Instance.status)):
-        out.setdefault(key, {})[status] = int(n)
-    return out
+        view = admin_views.overview(s)
+    return render_template("admin/index.html", **view, deploy_errors=None, deploy_results=None)
 
 
 @bp.post("/deploy")
@@ -140,12 +127,10 @@ def deploy_upload():
             flash("内容与已部署版本相同,未创建新版本 / identical content, no new version", "info")
         return redirect(url_for("admin.index"))
     with get_db().read_scope() as s:
-        processes = deploy.list_processes(s)
-        counts = _instance_counts(s)
-        open_incidents = s.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) or 0
+        view = admin_views.overview(s)
     status = 422 if errors else 200
-    return render_template("admin/index.html", processes=processes, counts=counts, open_incidents=open_incidents,
-                           deploy_errors=errors, deploy_results=results, dry_run=dry_run), status
+    return render_template("admin/index.html", **view, deploy_errors=errors, deploy_results=results,
+                           dry_run=dry_run), status
 
 
 @bp.get("/processes/<key>")
@@ -155,34 +140,16 @@ def process_detail(key: str):
         versions = deploy.list_versions(s, key)
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
-        per_version = dict(s.execute(select(ProcessVersion.version, func.count(Instance.id))
-                                     .join(Instance, Instance.version_id == ProcessVersion.id)
-                                     .where(ProcessVersion.process_key == key,
-                                            Instance.status.not_in(("completed", "cancelled")))
-                                     .group_by(ProcessVersion.version)).all())
+        per_version = admin_views.active_per_version(s, key)
     return render_template("admin/process.html", key=key, versions=versions, per_version=per_version)
-
-
-def _version(session, key: str, number: int) -> ProcessVersion:
-    v = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
-                                                    ProcessVersion.version == number))
-    if v is None:
-        raise NotFound(f"流程 {key} 没有版本 v{number} / process {key} has no version {number}")
-    return v
 
 
 @bp.get("/processes/<key>/versions/<int:number>")
 @admin_only
 def version_detail(key: str, number: int):
     with get_db().read_scope() as s:
-        v = _version(s, key, number)
-        files = [{"filename": f.filename, "kind": f.kind, "size": len(f.content or b""),
-                  "text": (f.content or b"").decode("utf-8", "replace") if f.kind == "form" else None}
-                 for f in v.files]
-        info = {"id": v.id, "process_key": v.process_key, "name": v.name, "version": v.version,
-                "hash": v.content_hash, "author": v.author, "created_at": v.created_at.isoformat(),
-                "main_file": v.main_file, "timer_start": v.timer_start, "message_starts": v.message_starts or []}
-        latest = s.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == key))
+        info = admin_views.version_view(s, key, number)
+    files, latest = info.pop("files"), info.pop("latest")
     config = {"url": url_for("admin.version_diagram", key=key, number=number)}
     return render_template("admin/version.html", v=info, files=files, latest=latest, diagram_config=config)
 
@@ -191,9 +158,7 @@ def version_detail(key: str, number: int):
 @admin_only
 def version_diagram(key: str, number: int):
     with get_db().read_scope() as s:
-        v = _version(s, key, number)
-        main = next((f for f in v.files if f.filename == v.main_file), None)
-        xml = layout.add_diagram_layout(main.content).decode("utf-8") if main else None
+        xml = admin_views.main_diagram(admin_views.get_version(s, key, number))
     return jsonify({"xml": xml, "states": {}, "due": {}, "process_key": key, "version": number})
 
 
@@ -201,11 +166,7 @@ def version_diagram(key: str, number: int):
 @admin_only
 def version_file(key: str, number: int, filename: str):
     with get_db().read_scope() as s:
-        v = _version(s, key, number)
-        f = next((f for f in v.files if f.filename == filename), None)
-        if f is None:
-            raise NotFound(f"文件 {filename} 不存在 / file not found")
-        content = f.content
+        content = admin_views.version_file(s, key, number, filename)
     response = Response(content, mimetype="application/octet-stream")
     safe = filename.replace('"', "").replace("\r", "").replace("\n", "")
     response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
@@ -234,23 +195,12 @@ def instances_index():
     page = max(1, to_int(request.args.get("page"), "page", 1))
     per_page = 25
     with get_db().read_scope() as s:
-        stmt = select(Instance)
-        if f["process_key"]:
-            stmt = stmt.where(Instance.process_key == f["process_key"])
-        if f["status"]:
-            stmt = stmt.where(Instance.status == f["status"])
-        if f["business_key"]:
-            stmt = stmt.where(Instance.business_key.ilike(f"%{f['business_key']}%"))
+        ids = None
         if f["project_id"]:
-            pid = to_int(f["project_id"], "project_id")
-            ids = [i.id for i in report_projects.project_instances(s, pid)]
-            stmt = stmt.where(Instance.id.in_(ids or [-1]))
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = s.scalars(stmt.order_by(Instance.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
-        items = [instances.instance_view(s, i, with_data=False) for i in rows]
-        incidents = [{"id": i.id, "instance_id": i.instance_id, "element_id": i.element_id, "message": i.message,
-                      "attempts": i.attempts, "created_at": i.created_at.isoformat()}
-                     for i in s.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id))]
+            ids = [i.id for i in report_projects.project_instances(s, to_int(f["project_id"], "project_id"))]
+        listing = admin_views.list_instances(s, f, page=page, per_page=per_page, instance_ids=ids)
+        items, total = listing["items"], listing["total"]
+        incidents = admin_views.list_incidents(s)
         keys = [p["process_key"] for p in deploy.list_processes(s)]
     pages = max(1, -(-int(total) // per_page))
 
@@ -270,8 +220,7 @@ def instance_detail(instance_id: int):
     with get_db().read_scope() as s:
         inst = instances.get_instance(s, instance_id)
         info = instances.instance_view(s, inst, with_data=True)
-        events = [audit.as_dict(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                                                       .order_by(AuditEvent.id))]
+        events = admin_views.instance_events(s, instance_id)
         for e in events:
             e["detail_text"] = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
         info["data_json"] = json.dumps(info.get("data") or {}, ensure_ascii=False, indent=2, sort_keys=True)
@@ -394,15 +343,8 @@ def users_index():
 
 def _users_page(values: dict, error: str | None, status: int = 200):
     with get_db().read_scope() as s:
-        orgs = s.scalars(select(OrgUnit).order_by(OrgUnit.region_code.is_not(None), OrgUnit.region_code,
-                                                  OrgUnit.key)).all()
-        org_rows = [{"id": o.id, "key": o.key, "name": o.name, "type": o.type, "region_code": o.region_code,
-                     "parent_id": o.parent_id} for o in orgs]
-        by_id = {o["id"]: o for o in org_rows}
-        user_rows = [{"username": u.username, "display_name": u.display_name, "email": u.email,
-                      "roles": list(u.roles or []), "org": by_id.get(u.org_unit_id), "active": u.active,
-                      "created_at": u.created_at.isoformat() if u.created_at else None}
-                     for u in s.scalars(select(User).order_by(User.username))]
+        org_rows = admin_views.org_units(s)
+        user_rows = admin_views.user_list(s, {o["id"]: o for o in org_rows})
         region_list = reports.regions(s)
     role_counts: dict[str, int] = {}
     for u in user_rows:
@@ -443,7 +385,7 @@ def orgs_create():
         if not values["key"] or not values["name"]:
             raise BadRequest("机构代码和名称必填 / key and name are required")
         with get_db().session_scope() as s:
-            if s.scalar(select(OrgUnit.id).where(OrgUnit.key == values["key"])):
+            if admin_views.org_exists(s, values["key"]):
                 raise BadRequest(f"机构代码 {values['key']} 已存在 / org key exists")
             users.create_org(s, values["key"], values["name"], region_code=values["region_code"] or None,
                              type_=values["type"] or None, parent_key=values["parent"] or None)

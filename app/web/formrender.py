@@ -81,6 +81,23 @@ def _ordered(props: dict, order: list | None) -> list[str]:
     return out
 
 
+_EXPLICIT_WIDGETS = {"textarea": "textarea", "date": "date", "email": "email", "datetime": "datetime", "text": "text",
+                     "updown": "number", "range": "number", "password": "text", "color": "text"}
+_FORMAT_WIDGETS = {"date": "date", "date-time": "datetime", "email": "email"}
+
+
+def _structured_widget(schema: dict, explicit: str | None, t: str | None) -> str | None:
+    """Arrays, objects and booleans: their widget, or None for scalar fields."""
+    if t == "array":
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        return "group" if _type(items) == "object" else "checkboxes"
+    if t == "object":
+        return "object"
+    if t == "boolean":
+        return explicit if explicit in ("radio", "select") else "checkbox"
+    return None
+
+
 def widget_for(schema: dict, ui: dict) -> str:
     explicit = ui.get("ui:widget")
     t = _type(schema)
@@ -88,29 +105,16 @@ def widget_for(schema: dict, ui: dict) -> str:
         return "file"
     if explicit == "hidden":
         return "hidden"
-    if t == "array":
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
-        if _type(items) == "object":
-            return "group"
-        return "checkboxes"
-    if t == "object":
-        return "object"
-    if t == "boolean":
-        return "radio" if explicit == "radio" else ("select" if explicit == "select" else "checkbox")
+    structured = _structured_widget(schema, explicit, t)
+    if structured:
+        return structured
     if _choices(schema) is not None:
         return explicit if explicit in ("radio", "select") else "select"
-    if explicit in ("textarea", "date", "email", "password", "color", "updown", "range", "datetime", "text"):
-        return {"updown": "number", "range": "number", "password": "text", "color": "text"}.get(explicit, explicit)
-    fmt = schema.get("format")
-    if fmt == "date":
-        return "date"
-    if fmt == "date-time":
-        return "datetime"
-    if fmt == "email":
-        return "email"
-    if t in ("number", "integer"):
-        return t
-    return "text"
+    if explicit in _EXPLICIT_WIDGETS:
+        return _EXPLICIT_WIDGETS[explicit]
+    if schema.get("format") in _FORMAT_WIDGETS:
+        return _FORMAT_WIDGETS[schema["format"]]
+    return t if t in ("number", "integer") else "text"
 
 
 # -- schema + values → field descriptions ---------------------------------------------------------

@@ -8,25 +8,17 @@ browser never has to re-upload forms. Drafts live in the browser (localStorage),
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
-from sqlalchemy import func, select
 
 from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound, TooLarge
-from app.models.runtime import ProcessVersion
+from app.params import to_int
 from app.roles import ROLES
-from app.services.definitions import bpmn_xml, deploy, layout
+from app.services.definitions import bpmn_xml, deploy
+from app.services.reports import admin as admin_views
 from app.services.runtime.service_calls import operation_names
 from app.web.auth import roles_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/admin/modeler")
-
-
-def _latest(session, key: str) -> ProcessVersion | None:
-    number = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == key))
-    if number is None:
-        return None
-    return session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
-                                                       ProcessVersion.version == number))
 
 
 @bp.get("")
@@ -43,17 +35,12 @@ def index():
         forms: list[str] = []
         if key:
             if number:
-                try:
-                    version = s.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
-                                                                    ProcessVersion.version == int(number)))
-                except ValueError:
-                    raise BadRequest("version 必须是整数 / version must be an integer") from None
+                version = admin_views.get_version(s, key, to_int(number, "version"))
             else:
-                version = _latest(s, key)
+                version = admin_views.latest_version(s, key)
             if version is None:
                 raise NotFound(f"流程 {key} 没有该版本 / process {key} has no such version")
-            main = next((f for f in version.files if f.filename == version.main_file), None)
-            xml = layout.add_diagram_layout(main.content).decode("utf-8") if main else ""
+            xml = admin_views.main_diagram(version) or ""
             initial = {"xml": xml, "filename": version.main_file,
                        "key": key, "version": version.version}
             forms = [f.filename for f in version.files if f.kind == "form"]
@@ -98,7 +85,7 @@ def _bundle(session, filename: str, xml: bytes, key_hint: str | None) -> tuple[l
         keys.append(key_hint)
     names = {filename}
     for key in keys:
-        latest = _latest(session, key)
+        latest = admin_views.latest_version(session, key)
         if latest is None:
             continue
         for f in latest.files:

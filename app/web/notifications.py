@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from app import get_db
 from app.errors import NotFound
-from app.models.domain import Notification
 from app.services.domain import notifications as svc
 from app.web.auth import login_required, safe_next
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
-def _visible(user):
-    return svc.visible_filter(user.id, user.roles or [], user.region_code)
-
-
 def unread_count(user) -> int:
-    """Unread notifications the user may see (one indexed COUNT)."""
     with get_db().read_scope() as s:
-        return int(s.scalar(select(func.count()).select_from(Notification)
-                            .where(_visible(user), Notification.read_at.is_(None))) or 0)
+        return svc.unread_count(s, user.id, user.roles or [], user.region_code)
 
 
-def _plain(row: Notification) -> dict:
+def _plain(row) -> dict:
     return {"id": row.id, "title": row.title, "body": row.body, "link": safe_next(row.link),
             "level": row.level if row.level in ("info", "warning", "danger") else "info",
             "created_at": row.created_at, "read": row.read_at is not None, "project_id": row.project_id}
@@ -44,17 +36,8 @@ def index():
 
 def _mark(ids: list[int]) -> int:
     user = g.user
-    marked = 0
     with get_db().session_scope() as s:
-        if ids:
-            visible = set(s.scalars(select(Notification.id).where(Notification.id.in_(ids), _visible(user))))
-        else:  # all unread
-            visible = set(s.scalars(select(Notification.id).where(_visible(user), Notification.read_at.is_(None))
-                                    .limit(1000)))
-        for nid in visible:
-            if svc.mark_read(s, nid):
-                marked += 1
-    return marked
+        return svc.mark_read_for_user(s, user.id, user.roles or [], user.region_code, ids)
 
 
 @bp.post("/<int:notification_id>/read")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.demo import forms as demo_forms
 from app.demo import loader as demo
 from app.demo.data import REGIONS
 from app.models.auth import User
@@ -41,8 +42,8 @@ def _deploy(database) -> str | None:
 
 
 def test_uscc_check_digit():
-    assert demo.uscc("91350100M000100Y4") == "91350100M000100Y43"  # a published valid example
-    assert len(demo.uscc("91530800MA0000001")) == 18
+    assert demo_forms.uscc("91350100M000100Y4") == "91350100M000100Y43"  # a published valid example
+    assert len(demo_forms.uscc("91530800MA0000001")) == 18
 
 
 def test_fill_form_generates_valid_data():
@@ -55,7 +56,7 @@ def test_fill_form_generates_valid_data():
                                                           "properties": {"n": {"enum": ["p", "q", "r"]}}}},
         "f": {"type": "string", "minLength": 20},
         "g": {"type": "boolean"}}}
-    data = demo.fill_form(schema, {"b": 5})
+    data = demo_forms.fill_form(schema, {"b": 5})
     assert data["a"] == "x" and data["b"] == 5 and data["g"] is True
     assert [i["n"] for i in data["e"]] == ["p", "q"]
     assert len(data["f"]) >= 20

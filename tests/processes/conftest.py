@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from app import clock as app_clock
 from app.demo import data as D
-from app.demo.loader import fill_value
+from app.demo.forms import fill_value
 from app.engine import Runner
 from app.models.domain import Chain, Enterprise, Notification, Project, Region, StageRecord, TimelineEvent
 from app.models.runtime import AuditEvent, HumanTask, Instance, Job, MessageSubscription

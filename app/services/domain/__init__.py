@@ -4,6 +4,6 @@ Owns: ``operators/`` (service-task calls that read and write domain tables: proj
 messaging, notify), ``queries`` (KPI queries shared by operators, dashboards, bulletins and the API),
 ``notifications`` (in-app rows plus mail delivery), ``users`` (users, org units, API tokens).
 May import: runtime.service_calls (to register operators), caches, models. Never tasks, jobs, reports.
-To add a column to the complaint list: the Complaint model (app/models/domain.py) + migration, the
-operator that writes it (operators/records.py), and the read model in reports/.
+A new complaint column that is not stored yet: the Complaint model (app/models/domain.py) + a
+migration, the operator that writes it (operators/records.py), then the ledger in reports/records.py.
 """

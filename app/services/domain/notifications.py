@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from app import clock
 from app.models.domain import Notification
@@ -103,6 +103,22 @@ def mark_read(session, notification_id: int, at: dt.datetime | None = None) -> b
     if row.read_at is None:
         row.read_at = at or clock.now()
     return True
+
+
+def unread_count(session, user_id: int, roles: Iterable[str], region_code: str | None = None) -> int:
+    """Unread notifications the user may see (one indexed COUNT)."""
+    return int(session.scalar(select(func.count()).select_from(Notification)
+                              .where(visible_filter(user_id, roles, region_code), Notification.read_at.is_(None)))
+               or 0)
+
+
+def mark_read_for_user(session, user_id: int, roles: Iterable[str], region_code: str | None,
+                       ids: list[int] | None = None) -> int:
+    """Mark the given notifications (or, without ids, up to 1,000 unread ones) read, if the user may see them."""
+    visible = visible_filter(user_id, roles, region_code)
+    stmt = select(Notification.id).where(visible)
+    stmt = stmt.where(Notification.id.in_(ids)) if ids else stmt.where(Notification.read_at.is_(None)).limit(1000)
+    return sum(1 for nid in set(session.scalars(stmt)) if mark_read(session, nid))
 
 
 def deliver(payload: dict) -> int:

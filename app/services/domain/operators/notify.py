@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import select
 
+from app.models.auth import OrgUnit, User
 from app.models.domain import Notification
 from app.roles import ROLES
 from app.services.domain import notifications
@@ -21,15 +22,10 @@ LEVELS = ("info", "success", "warning", "danger")
 def role_recipients(session, role: str, region_code: str | None) -> list[str]:
     """E-mail addresses of users holding ``role``; for a county-scoped role with a region, only
     users whose org unit is in that county or at city level (org region NULL)."""
-    try:
-        from app.models.auth import OrgUnit, User
-    except ImportError:  # auth schema not installed: no addresses to mail
-        return []
     stmt = (select(User.email, User.roles, OrgUnit.region_code)
             .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id)
             .where(User.email.is_not(None), User.email != ""))
-    if hasattr(User, "active"):
-        stmt = stmt.where(User.active.is_not(False))
+    stmt = stmt.where(User.active.is_not(False))
     scoped = ROLES[role].scoped and region_code
     out = []
     for email, roles, org_region in session.execute(stmt):

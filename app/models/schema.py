@@ -22,3 +22,11 @@ def upgrade(db) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def check(db) -> None:
+    """``alembic check``: raise when the models and the migrations disagree (nothing to autogenerate)."""
+    cfg = alembic_config(db.url)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.check(cfg)
