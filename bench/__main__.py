@@ -97,6 +97,10 @@ class Server:
             deploy.deploy_files(s, files, "bench")
         self.db = db
         self.server = create_server(self.app, host="127.0.0.1", port=0, threads=4)  # what `investflow serve` runs
+        import gc
+
+        gc.collect()  # … including its start-up heap freeze (app/cli.py _freeze_startup_heap)
+        gc.freeze()
         self.port = self.server.effective_port
         threading.Thread(target=self.server.run, daemon=True).start()
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port)
