@@ -158,7 +158,7 @@ def instance_action(session, user, instance_id, action):
         if not isinstance(to_version, int):
             raise BadRequest("to_version 必须是整数 / to_version must be an integer")
         return migration.migrate_instance(session, instance_id, to_version, user.username,
-                                          dry_run=bool(body.get("dry_run")))
+                                          dry_run=bool(body.get("dry_run")), mapping=body.get("mapping"))
     raise NotFound(f"未知操作 {action} / unknown action")
 
 
@@ -181,7 +181,7 @@ def bulk_migrate(session, user, key):
             raise BadRequest(f"{name} 必须是整数 / {name} must be an integer")
     return migration.migrate_bulk(session, key, body["from_version"], body["to_version"], user.username,
                                   dry_run=bool(body.get("dry_run", True)), business_key=body.get("business_key"),
-                                  status=body.get("status"))
+                                  status=body.get("status"), mapping=body.get("mapping"))
 
 
 # -- incidents and jobs ----------------------------------------------------------------------

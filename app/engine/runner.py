@@ -97,9 +97,9 @@ class Runner:
         before = self._timer_marks()
         try:
             self.wf.refresh_timers()
-            self.wf.do_engine_steps()
-            self.wf.refresh_timers()
-            self.wf.do_engine_steps()
+            self.wf.do_engine_steps()  # ends with refresh_timers(): a timer may have become READY
+            if self._engine_work_ready():
+                self.wf.do_engine_steps()
         except WorkflowTaskException as exc:
             result.failure = self._failure(exc)
         except WorkflowException as exc:
@@ -129,6 +129,10 @@ class Runner:
                                                 "restore to the same open state")
         return removed
 
+    def _engine_work_ready(self) -> bool:
+        return any(t.state == TaskState.READY and not t.task_spec.manual
+                   for wf in (self.wf, *self.wf.subprocesses.values()) for t in wf.tasks.values())
+
     def stall_reason(self, result: StepResult) -> str | None:
         """Why the workflow after a step is inconsistent (None when it is fine).
 
@@ -142,6 +146,8 @@ class Runner:
         unrun = sorted({t.task_spec.bpmn_id or t.task_spec.name for t in ready if not t.task_spec.manual})
         if unrun:
             return f"引擎留下未执行的环节 / the engine left ready steps unrun: {', '.join(unrun)}"
+        if len(self.wf.tasks) < 1000:  # SpiffWorkflow's iterator stops at depth 1,000: a smaller tree is whole
+            return None
         if len([t for t in ready if t.task_spec.manual]) != len(self.user_tasks()):
             return "部分待办无法访问 / some ready user tasks cannot be reached in the task tree"
         return None

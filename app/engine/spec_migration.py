@@ -7,8 +7,8 @@ an element it cannot find by id is matched by guessing from its neighbours. Here
 * specs align by id, or by an explicit ``mapping`` {old_id: new_id} for renamed or replaced elements
   (including the helper specs named after them, ``old_id.BoundaryEventSplit`` …);
 * before comparing, every name in the old spec is translated through the alignment, and cosmetic
-  attributes are ignored: the label (``bpmn_name``, a timer's event name), ``documentation`` and
-  ``instructionsForEndUser``; diagram layout (DI) is not part of a spec at all;
+  attributes are ignored: the label (``bpmn_name``, a timer's event name), ``documentation``,
+  ``instructionsForEndUser`` and the lane; diagram layout (DI) is not part of a spec at all;
 * a migration is refused when a completed or started task — or a completed element that compaction
   removed from the tree — is structurally changed or gone in the target.
 """
@@ -21,12 +21,15 @@ from types import SimpleNamespace
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.util.diff import migrate_workflow
 
-from app.engine.compaction import COMPACTED_KEY
+from app.engine.compaction import compacted_elements
 from app.engine.runner import Runner
 from app.engine.serializer import REGISTRY, SpecBundle
 
 FINISHED = TaskState.COMPLETED | TaskState.STARTED
-COSMETIC = {"bpmn_name", "documentation"}
+OPEN_DEFINITE = TaskState.READY | TaskState.WAITING | TaskState.ERROR
+# what never blocks: labels and texts, and the lane (who does an element's work does not change work
+# already done; an open task takes the target's lane)
+COSMETIC = {"bpmn_name", "documentation", "lane"}
 COSMETIC_EXTENSIONS = {"instructionsForEndUser"}
 
 
@@ -128,15 +131,43 @@ def _element(spec) -> str:
 
 def _blocking(workflow, diff: _Diff, removed: set[str]) -> set[str]:
     blocked = set()
-    by_id = {s.bpmn_id: s for s in diff.alignment if s.bpmn_id}
     finished = {t.task_spec for t in workflow.tasks.values() if t.state & FINISHED}
-    finished |= {by_id[b] for b in workflow.task_tree.internal_data.get(COMPACTED_KEY, []) if b in by_id}
-    for spec in finished:  # completed or started, in the tree or compacted away
+    for task in workflow.tasks.values():  # an open task whose element is gone has nowhere to live
+        if task.state & OPEN_DEFINITE and diff.alignment.get(task.task_spec, task.task_spec) is None:
+            blocked.add(_element(task.task_spec))
+            if task.task_spec.bpmn_id:
+                removed.add(task.task_spec.bpmn_id)
+    for spec in finished:  # completed or started
         gone = diff.alignment.get(spec, spec) is None
         if gone or spec in diff.changed:
             blocked.add(_element(spec))
         if gone and spec.bpmn_id:
             removed.add(spec.bpmn_id)
+    return blocked
+
+
+def _compacted_blocking(wf, target: SpecBundle, mapping: dict[str, str], diffs: dict, removed: set[str]) -> set[str]:
+    """Completed elements that compaction removed (of the top process or any subprocess) still count."""
+    ids = compacted_elements(wf)
+    blocked: set[str] = set()
+    if not ids:
+        return blocked
+    pairs = {wf.spec.name: (wf.spec, target.spec)}
+    pairs.update({name: (spec, target.subprocess_specs.get(name)) for name, spec in wf.subprocess_specs.items()})
+    for name, (old, new) in pairs.items():
+        present = {s.bpmn_id: s for s in old.task_specs.values() if s.bpmn_id in ids}
+        if not present:
+            continue
+        if new is None:
+            blocked |= set(present)
+            continue
+        diff = diffs.get(name) or _spec_diff(old, new, mapping)
+        for bpmn_id, spec in present.items():
+            if diff.alignment.get(spec) is None:
+                blocked.add(bpmn_id)
+                removed.add(bpmn_id)
+            elif spec in diff.changed:
+                blocked.add(bpmn_id)
     return blocked
 
 
@@ -163,6 +194,8 @@ def check_and_migrate(runner: Runner, target: SpecBundle, apply: bool,
         sub_diffs[sp_id] = _spec_diff(sp.spec, new_spec, mapping)
         blocked |= _blocking(sp, sub_diffs[sp_id], removed)
         cosmetic |= {_element(s) for s in sub_diffs[sp_id].cosmetic}
+    diffs = {wf.spec.name: top, **{wf.subprocesses[k].spec.name: d for k, d in sub_diffs.items()}}
+    blocked |= _compacted_blocking(wf, target, mapping, diffs, removed)
     if blocked:
         ids = sorted(blocked)
         reason = ("已完成或进行中的环节在新版本中被修改或删除 / completed or started elements changed in the target "

@@ -13,7 +13,7 @@ def _bundle(name):
     from app.engine import compile_files
     from app.engine.serializer import SERIALIZER, SpecBundle
 
-    compiled = compile_files([(name, (FIXTURES / "bpmn" / name).read_bytes())], set(), set())[0]
+    compiled = compile_files([(name, (FIXTURES / "bpmn" / name).read_bytes())], set(), {"zsw_office"})[0]
     raw = json.loads(compiled.spec_json)
     return SpecBundle(SERIALIZER.from_dict(raw["spec"]),
                       {k: SERIALIZER.from_dict(v) for k, v in raw["subprocess_specs"].items()})
@@ -92,3 +92,30 @@ def test_a_mapping_to_an_unknown_element_is_refused_with_a_reason():
         check_and_migrate(runner, _bundle("rework_v2_renamed.bpmn"), apply=False, mapping={"submit": "nope"})
     with pytest.raises(MappingInvalid, match="ghost"):
         check_and_migrate(runner, _bundle("rework_v2_renamed.bpmn"), apply=False, mapping={"ghost": "hand_in"})
+
+
+def test_a_changed_element_of_a_subprocess_that_compaction_removed_still_blocks():
+    """rework_call: 计数 runs inside the called 准备材料; after 30 rounds those subprocesses are gone."""
+    from app.engine import Runner, check_and_migrate, make_script_engine
+
+    runner = Runner.new(_bundle("rework_call.bpmn"), {"rounds": 0}, make_script_engine(lambda *a: None))
+    runner.step()
+    for i in range(30):
+        for element, data in (("submit", {"first_note": "第一次"} if i == 0 else {}), ("review", {"approved": False})):
+            task = next(u for u in runner.user_tasks() if u.element_id == element)
+            runner.complete(task.id, data)
+    assert len(runner.wf.subprocesses) < 5
+    changed = (FIXTURES / "bpmn" / "rework_call.bpmn").read_bytes().replace(b"rounds = rounds + 1", b"rounds += 2")
+    target = _compile_bytes("rework_call.bpmn", changed)
+    check = check_and_migrate(runner, target, apply=False)
+    assert not check.allowed and "count" in check.changed
+
+
+def _compile_bytes(name, content):
+    from app.engine import compile_files
+    from app.engine.serializer import SERIALIZER, SpecBundle
+
+    compiled = next(c for c in compile_files([(name, content)], set(), set()) if c.process_key == "rework_call")
+    raw = json.loads(compiled.spec_json)
+    return SpecBundle(SERIALIZER.from_dict(raw["spec"]),
+                      {k: SERIALIZER.from_dict(v) for k, v in raw["subprocess_specs"].items()})

@@ -15,7 +15,8 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -26,7 +27,7 @@ from app.models.runtime import Incident, Instance, Job
 from app.ops.jobs import job_run
 from app.services import audit
 from app.services.jobs.kinds import apply_job
-from app.services.runtime.change import InstanceChange, apply_change, lock_instance
+from app.services.runtime.change import InstanceChange, apply_change, prelock_instance, release_prelock
 from app.services.runtime.failures import backoff
 from app.services.runtime.instances import instance_view
 
@@ -60,38 +61,83 @@ def acquire(db, owner: str, limit: int = 50, now: dt.datetime | None = None) -> 
         return [j.id for j in rows]
 
 
+BATCH_SIZE = 20  # jobs applied in one transaction (one commit), each inside its own savepoint
+
+
 def run_job(db, job_id: int) -> bool:
     """Apply one leased job in its own transaction. True when it was applied."""
-    with db.session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            return False
-        owner = job.lease_owner
-        instance_id = job.instance_id
-        try:
-            if instance_id is not None:  # the lease check below must happen under the instance lock
-                lock_instance(session, instance_id, load=False)
-            taken = session.execute(delete(Job).where(Job.id == job_id, Job.lease_owner == owner)
-                                    .execution_options(synchronize_session=False))
-            if taken.rowcount != 1:
-                session.rollback()
-                return False
-            session.expunge(job)
-        except (Conflict, NotFound) as exc:
-            log.info("job %s dropped: %s", job_id, exc.message)
-            return True
-        savepoint = session.begin_nested()  # the job row's delete commits even when the kind gives up
-        try:
-            with job_run(job):  # JSON log line, jobs_run metric, correlation id on its audit events
-                apply_job(session, job)
-            savepoint.commit()
-        except (Conflict, NotFound) as exc:
-            # the target moved on (completed, cancelled, gone) or the engine refused the change (an
-            # incident is recorded): nothing of the half-done change is kept
-            savepoint.rollback()
-            after_savepoint_rollback(session, exc)
-            log.info("job %s dropped: %s", job_id, exc.message)
-        return True
+    return run_batch(db, [job_id]) == 1
+
+
+def run_batch(db, job_ids: list[int]) -> int:
+    """Apply leased jobs in one transaction: one commit for the batch instead of one per job.
+
+    Each job deletes its row *conditioned on still holding its lease* under the instance lock, then
+    runs inside a savepoint: a job whose target moved on is dropped without its half-done change, a
+    job that raises is put back with a backoff (its row re-inserted in the same transaction). Jobs
+    run in instance order so that two workers' batches lock instances in the same order. A database
+    error aborts the batch; its jobs are then retried one per transaction.
+    """
+    retry: list[tuple[dict, Exception]] = []
+    try:
+        with db.session_scope() as session:
+            jobs = [dict(r) for r in session.execute(select(Job.__table__).where(Job.id.in_(job_ids))).mappings()]
+            jobs.sort(key=lambda j: (j["instance_id"] or 0, j["due_at"], j["id"]))
+            ran = sum(1 for job in jobs if _run_one(session, job, retry))
+            for row, exc in retry:
+                _put_back(session, db, row, exc)
+    except SQLAlchemyError:
+        if len(job_ids) == 1:
+            raise
+        log.exception("job batch failed; running its jobs one by one")
+        return sum(run_batch(db, [job_id]) for job_id in job_ids)
+    return ran
+
+
+def _run_one(session: Session, row: dict, retry: list) -> bool:
+    job = Job(**row)  # a transient snapshot: the row itself is deleted below
+    if job.instance_id is not None:  # the lease check below must happen under the instance lock
+        prelock_instance(session, job.instance_id)
+    taken = session.execute(delete(Job).where(Job.id == job.id, Job.lease_owner == job.lease_owner)
+                            .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:  # another worker took it over after our lease expired
+        release_prelock(session)
+        return False
+    savepoint = session.begin_nested()  # the job row's delete commits even when the kind gives up
+    try:
+        with job_run(job):  # JSON log line, jobs_run metric, correlation id on its audit events
+            apply_job(session, job)
+        savepoint.commit()
+    except (Conflict, NotFound) as exc:
+        # the target moved on (completed, cancelled, gone) or the engine refused the change (an
+        # incident is recorded): nothing of the half-done change is kept
+        savepoint.rollback()
+        after_savepoint_rollback(session, exc)
+        log.info("job %s dropped: %s", job.id, exc.message)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # one bad job must not stop the batch: it is put back with a backoff
+        savepoint.rollback()
+        log.exception("job %s failed", job.id)
+        retry.append((row, exc))
+        return False
+    finally:
+        release_prelock(session)
+    return True
+
+
+def _put_back(session: Session, db, row: dict, exc: Exception) -> None:
+    """Back off a job that raised; after MAX_JOB_ATTEMPTS park it (visible in the job list) and audit it."""
+    attempts = row["attempts"] + 1
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    if attempts >= MAX_JOB_ATTEMPTS:
+        due = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+        audit.record(session, "job_failed", "system", instance_id=row["instance_id"], element_id=row["element_id"],
+                     detail={"job_id": row["id"], "kind": row["kind"], "error": error})
+    else:
+        due = clock.now() + backoff(attempts + 1, db.settings.job_lease_seconds)
+    session.execute(insert(Job.__table__).values(**{**row, "attempts": attempts, "last_error": error, "due_at": due,
+                                                    "lease_owner": None, "lease_until": None}))
 
 
 def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int = 100) -> int:
@@ -103,15 +149,15 @@ def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int 
         ids = acquire(db, owner, limit)
         if not ids:
             break
-        for job_id in ids:
+        for start in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[start:start + BATCH_SIZE]
             try:
-                if run_job(db, job_id):
-                    ran += 1
-            except Exception as exc:  # one bad job must not stop the sweep
-                log.exception("job %s failed", job_id)
-                _record_failure(db, job_id, exc)
+                ran += run_batch(db, chunk)
+            except Exception as exc:  # a job whose transaction cannot even be opened must not stop the sweep
+                log.exception("jobs %s failed", chunk)
+                for job_id in chunk:
+                    _record_failure(db, job_id, exc)
     return ran
-
 
 
 def _record_failure(db, job_id: int, exc: Exception) -> None:

@@ -6,15 +6,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import after_savepoint_rollback
-from app.engine import check_and_migrate
-from app.errors import BadRequest, Conflict
+from app.engine import MappingInvalid, check_and_migrate
+from app.errors import BadRequest, Conflict, Invalid
 from app.models.runtime import HumanTask, Instance, ProcessVersion
 from app.services import audit
 from app.services.definitions.versions import spec_for_version
 from app.services.runtime.change import open_change, save_change
 
 
-def migrate_instance(session: Session, instance_id: int, to_version: int, actor: str, dry_run: bool = False) -> dict:
+def check_mapping(mapping) -> dict[str, str]:
+    """``{"old_id": "new_id"}`` for renamed or replaced elements; anything else is a 400."""
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) and k and v
+                                                for k, v in mapping.items()):
+        raise BadRequest('mapping 必须是 {"旧元素ID": "新元素ID"} / mapping must be an object of element ids')
+    return dict(mapping)
+
+
+def migrate_instance(session: Session, instance_id: int, to_version: int, actor: str, dry_run: bool = False,
+                     mapping: dict[str, str] | None = None) -> dict:
+    """Move one instance to another version of its process (or, with ``dry_run``, say whether it could).
+
+    Labels, documentation and layout never block; renamed ids need ``mapping``. The answer names the
+    blocking, cosmetic and mapped elements either way.
+    """
+    mapping = check_mapping(mapping)
     unit = open_change(session, instance_id, actor)
     inst = unit.instance
     if inst.status in ("completed", "cancelled"):
@@ -26,13 +43,19 @@ def migrate_instance(session: Session, instance_id: int, to_version: int, actor:
         raise BadRequest(f"目标版本 v{to_version} 不存在 / target version not found")
     if target.id == source.id:
         return {"id": inst.id, "result": "unchanged", "from_version": source.version, "to_version": to_version}
-    check = check_and_migrate(unit.runner, spec_for_version(session, target.id), apply=not dry_run)
+    try:
+        check = check_and_migrate(unit.runner, spec_for_version(session, target.id), apply=not dry_run,
+                                  mapping=mapping)
+    except MappingInvalid as exc:
+        raise Invalid(str(exc), [{"message": str(exc), "mapping": mapping}]) from None
+    outcome = {"id": inst.id, "from_version": source.version, "to_version": to_version,
+               "cosmetic": check.cosmetic, "mapping": check.mapped}
     if not check.allowed:
-        return {"id": inst.id, "result": "refused", "reason": check.reason, "changed": check.changed,
-                "from_version": source.version, "to_version": to_version}
+        return {**outcome, "result": "refused", "reason": check.reason, "changed": check.changed,
+                "removed": check.removed}
     if dry_run:
-        return {"id": inst.id, "result": "allowed", "from_version": source.version, "to_version": to_version}
-    assignees = {t.element_id: t.assignee for t in session.scalars(
+        return {**outcome, "result": "allowed"}
+    assignees = {check.mapped.get(t.element_id, t.element_id): t.assignee for t in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.state == "open")) if t.assignee}
     inst.version_id = target.id
     session.execute(Instance.__table__.update().where(Instance.id == inst.id).values(version_id=target.id))
@@ -42,12 +65,14 @@ def migrate_instance(session: Session, instance_id: int, to_version: int, actor:
         if row.element_id in assignees:
             row.assignee = assignees[row.element_id]
     audit.record(session, "instance_migrated", actor, instance_id=inst.id,
-                 detail={"from_version": source.version, "to_version": target.version})
-    return {"id": inst.id, "result": "migrated", "from_version": source.version, "to_version": to_version}
+                 detail={"from_version": source.version, "to_version": target.version, "mapping": check.mapped})
+    return {**outcome, "result": "migrated"}
 
 
 def migrate_bulk(session: Session, process_key: str, from_version: int, to_version: int, actor: str,
-                 dry_run: bool = True, business_key: str | None = None, status: str | None = None) -> dict:
+                 dry_run: bool = True, business_key: str | None = None, status: str | None = None,
+                 mapping: dict[str, str] | None = None) -> dict:
+    mapping = check_mapping(mapping)
     source = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
                                                          ProcessVersion.version == from_version))
     if source is None:
@@ -62,8 +87,12 @@ def migrate_bulk(session: Session, process_key: str, from_version: int, to_versi
     for instance_id in session.scalars(stmt.order_by(Instance.id)).all():
         nested = session.begin_nested()
         try:
-            results.append(migrate_instance(session, instance_id, to_version, actor, dry_run=dry_run))
+            results.append(migrate_instance(session, instance_id, to_version, actor, dry_run=dry_run,
+                                            mapping=mapping))
             nested.commit()
+        except Invalid:  # a mapping naming unknown elements is wrong for every instance: refuse the request
+            nested.rollback()
+            raise
         except Exception as exc:  # one instance's failure is reported, the others go on
             nested.rollback()
             after_savepoint_rollback(session, exc)

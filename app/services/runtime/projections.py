@@ -25,7 +25,8 @@ def summary_of(data: dict) -> dict:
 
 def signatures(timers, waiting: list[str]) -> dict:
     """What the instance summary remembers, so unchanged timer/message projections are not rewritten."""
-    return {"_timers": sorted(f"{t.task_id}@{t.due_at.isoformat()}" for t in timers), "_messages": sorted(waiting)}
+    return {"_timers": sorted(f"{t.task_id}@{t.element_id}@{t.due_at.isoformat()}" for t in timers),
+            "_messages": sorted(waiting)}
 
 
 def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> list[SimpleNamespace]:
@@ -54,7 +55,7 @@ def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: 
             _update_task_row(session, row, view, scope)
         result.append(SimpleNamespace(**row))
     if new_rows:  # one multi-row INSERT
-        session.execute(insert(HumanTask), new_rows)
+        session.connection().execute(insert(HumanTask.__table__), new_rows)
     return result
 
 
@@ -70,7 +71,10 @@ def _new_task_row(instance: Instance, view, scope: dict, now) -> dict:
 
 
 def _update_task_row(session: Session, row: dict, view, scope: dict) -> None:
-    changes = {"due_at": view.due_at, "warning": view.warning, "name": view.name,
+    """An open task after a change: deadlines and warning move, and after a migration the element's
+    id, name, lane and forms are the target version's."""
+    changes = {"due_at": view.due_at, "warning": view.warning, "name": view.name, "element_id": view.element_id,
+               "lane": (view.lane or "").strip() or None, "form_file": view.form_file, "ui_file": view.ui_file,
                "stage": _str(scope.get("stage")) or row["stage"], "tier": _str(scope.get("tier")) or row["tier"]}
     changes = {k: v for k, v in changes.items() if row[k] != v}
     if changes:
@@ -94,7 +98,8 @@ def sync_timers(session: Session, instance: Instance, timers, new: bool) -> None
     """One job row per waiting timer of the instance, keyed by the engine's task id."""
     current = {t.task_id: t for t in timers}
     rows = {} if new else {r.task_id: r for r in session.execute(
-        select(Job.id, Job.task_id, Job.due_at).where(Job.instance_id == instance.id, Job.kind == "timer"))}
+        select(Job.id, Job.task_id, Job.due_at, Job.element_id).where(Job.instance_id == instance.id,
+                                                                       Job.kind == "timer"))}
     gone = [r.id for task_id, r in rows.items() if task_id not in current]
     if gone:
         session.execute(delete(Job).where(Job.id.in_(gone)).execution_options(synchronize_session=False))
@@ -102,13 +107,16 @@ def sync_timers(session: Session, instance: Instance, timers, new: bool) -> None
         timer = current.get(task_id)
         if timer is not None and r.due_at != timer.due_at:  # a cycle moved on: a fresh, unleased row
             session.execute(update(Job).where(Job.id == r.id).values(
-                due_at=timer.due_at, lease_owner=None, lease_until=None, attempts=0)
+                due_at=timer.due_at, element_id=timer.element_id, lease_owner=None, lease_until=None, attempts=0)
                 .execution_options(synchronize_session=False))
+        elif timer is not None and r.element_id != timer.element_id:  # renamed by a migration
+            session.execute(update(Job).where(Job.id == r.id).values(element_id=timer.element_id)
+                            .execution_options(synchronize_session=False))
     fresh = [{"kind": "timer", "due_at": t.due_at, "instance_id": instance.id, "task_id": task_id,
               "element_id": t.element_id, "payload": {"cycle": t.cycle}, "attempts": 0, "created_at": clock.now()}
              for task_id, t in current.items() if task_id not in rows]
     if fresh:
-        session.execute(insert(Job), fresh)
+        session.connection().execute(insert(Job.__table__), fresh)
 
 
 def sync_subscriptions(session: Session, instance: Instance, wanted: list[str], new: bool) -> None:
