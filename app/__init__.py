@@ -27,9 +27,11 @@ def create_app(config: Config | None = None) -> Flask:
         db.install_clock()
     app.extensions["db"] = db
 
+    from app import errors
     from app.api import init_app as init_api
     from app.web import init_app as init_web
 
+    errors.init_app(app)
     init_api(app)
     init_web(app)
 

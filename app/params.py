@@ -20,3 +20,15 @@ def int_arg(name: str, default: int | None = None) -> int | None:
     from flask import request
 
     return to_int(request.args.get(name), name, default)
+
+
+def json_body() -> dict:
+    """The current request's JSON object body (empty body → ``{}``); anything else is a 400."""
+    from flask import request
+
+    if not request.data:
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("请求体必须是 JSON 对象 / body must be a JSON object")
+    return body

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+from flask import current_app
+
+from app import clock
+from app.api.auth import bp
+
 SUMMARIES = {
     ("POST", "/api/v1/deployments"): "部署流程文件 / deploy BPMN, DMN and form files (multipart field 'files')",
     ("GET", "/api/v1/processes"): "流程列表 / list processes",
@@ -69,3 +74,13 @@ def document(app) -> dict:
 
 def _err(text: str) -> dict:
     return {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+@bp.get("/clock")
+def get_clock():
+    return {"now": clock.now().isoformat(), "offset_seconds": clock.offset().total_seconds()}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return document(current_app)

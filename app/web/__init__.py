@@ -1,6 +1,6 @@
 """Server-rendered pages (Jinja2). Each module of this package that exposes ``bp`` is registered.
 
-Modules: auth (sign-in, sessions, CSRF, ``login_required``), inbox, tasks, projects, board,
+Modules: security (CSRF, CSP, headers), filters (Jinja), auth (sign-in, sessions, ``login_required``), inbox, tasks, projects, board,
 dashboards, admin, modeler, notifications. Templates never query the database: views call
 services and pass plain data.
 """
@@ -12,7 +12,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-MODULES = ("auth", "inbox", "tasks", "projects", "board", "dashboards", "admin", "modeler", "notifications")
+MODULES = ("security", "filters", "auth", "inbox", "tasks", "projects", "board", "dashboards", "admin", "modeler", "notifications")
 
 
 def init_app(app) -> None:

@@ -13,13 +13,14 @@ from sqlalchemy import func, select
 from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
 from app.models.auth import OrgUnit, User
-from app.models.runtime import AuditEvent, Incident, Instance, ProcessVersion
+from app.models.runtime import ProcessVersion
 from app.params import to_int
 from app.roles import ROLES
 from app.services import audit, jobs
 from app.services.definitions import deploy, layout
 from app.services.definitions import diff as process_diff
 from app.services.domain import users
+from app.services.reports import admin as admin_reports
 from app.services.reports import projects as report_projects
 from app.services.reports import reference as reports
 from app.services.runtime import instances, migration
@@ -65,18 +66,10 @@ def _action(fn):
 def index():
     with get_db().read_scope() as s:
         processes = deploy.list_processes(s)
-        counts = _instance_counts(s)
-        open_incidents = s.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) or 0
+        counts = admin_reports.instance_counts(s)
+        open_incidents = admin_reports.open_incident_count(s)
     return render_template("admin/index.html", processes=processes, counts=counts, open_incidents=open_incidents,
                            deploy_errors=None, deploy_results=None)
-
-
-def _instance_counts(session) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for key, status, n in session.execute(select(Instance.process_key, Instance.status, func.count(Instance.id))
-                                          .group_by(Instance.process_key, Instance.status)):
-        out.setdefault(key, {})[status] = int(n)
-    return out
 
 
 @bp.post("/deploy")
@@ -113,8 +106,8 @@ def deploy_upload():
         return redirect(url_for("admin.index"))
     with get_db().read_scope() as s:
         processes = deploy.list_processes(s)
-        counts = _instance_counts(s)
-        open_incidents = s.scalar(select(func.count(Incident.id)).where(Incident.status == "open")) or 0
+        counts = admin_reports.instance_counts(s)
+        open_incidents = admin_reports.open_incident_count(s)
     status = 422 if errors else 200
     return render_template("admin/index.html", processes=processes, counts=counts, open_incidents=open_incidents,
                            deploy_errors=errors, deploy_results=results, dry_run=dry_run), status
@@ -127,11 +120,7 @@ def process_detail(key: str):
         versions = deploy.list_versions(s, key)
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
-        per_version = dict(s.execute(select(ProcessVersion.version, func.count(Instance.id))
-                                     .join(Instance, Instance.version_id == ProcessVersion.id)
-                                     .where(ProcessVersion.process_key == key,
-                                            Instance.status.not_in(("completed", "cancelled")))
-                                     .group_by(ProcessVersion.version)).all())
+        per_version = admin_reports.running_per_version(s, key)
     return render_template("admin/process.html", key=key, versions=versions, per_version=per_version)
 
 
@@ -206,23 +195,10 @@ def instances_index():
     page = max(1, to_int(request.args.get("page"), "page", 1))
     per_page = 25
     with get_db().read_scope() as s:
-        stmt = select(Instance)
-        if f["process_key"]:
-            stmt = stmt.where(Instance.process_key == f["process_key"])
-        if f["status"]:
-            stmt = stmt.where(Instance.status == f["status"])
-        if f["business_key"]:
-            stmt = stmt.where(Instance.business_key.ilike(f"%{f['business_key']}%"))
-        if f["project_id"]:
-            pid = to_int(f["project_id"], "project_id")
-            ids = [i.id for i in report_projects.project_instances(s, pid)]
-            stmt = stmt.where(Instance.id.in_(ids or [-1]))
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = s.scalars(stmt.order_by(Instance.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
-        items = [instances.instance_view(s, i, with_data=False) for i in rows]
-        incidents = [{"id": i.id, "instance_id": i.instance_id, "element_id": i.element_id, "message": i.message,
-                      "attempts": i.attempts, "created_at": i.created_at.isoformat()}
-                     for i in s.scalars(select(Incident).where(Incident.status == "open").order_by(Incident.id))]
+        filters = {**f, "project_id": to_int(f["project_id"], "project_id")}
+        listed = admin_reports.list_instances(s, filters, page=page, per_page=per_page, business_key_like=True)
+        items, total = listed["items"], listed["total"]
+        incidents = admin_reports.open_incidents(s)
         keys = [p["process_key"] for p in deploy.list_processes(s)]
     pages = max(1, -(-int(total) // per_page))
 
@@ -242,8 +218,7 @@ def instance_detail(instance_id: int):
     with get_db().read_scope() as s:
         inst = instances.get_instance(s, instance_id)
         info = instances.instance_view(s, inst, with_data=True)
-        events = [audit.as_dict(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                                                       .order_by(AuditEvent.id))]
+        events = admin_reports.instance_events(s, instance_id)
         for e in events:
             e["detail_text"] = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
         info["data_json"] = json.dumps(info.get("data") or {}, ensure_ascii=False, indent=2, sort_keys=True)

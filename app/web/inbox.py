@@ -16,7 +16,8 @@ from flask import Blueprint, current_app, g, render_template, request
 from app import clock
 from app.services import tasks
 from app.services.definitions import deploy
-from app.web.auth import login_required, region_name, stage_name
+from app.web.auth import login_required
+from app.web.filters import region_name, stage_name
 
 bp = Blueprint("inbox", __name__)
 

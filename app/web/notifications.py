@@ -1,9 +1,8 @@
-"""站内通知: the list page, mark read, and the bell's unread count (context processor in auth)."""
+"""站内通知: the list page and mark read (the bell's count is services.domain.notifications.unread_count)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from app import get_db
 from app.errors import NotFound
@@ -12,17 +11,6 @@ from app.services.domain import notifications as svc
 from app.web.auth import login_required, safe_next
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-
-
-def _visible(user):
-    return svc.visible_filter(user.id, user.roles or [], user.region_code)
-
-
-def unread_count(user) -> int:
-    """Unread notifications the user may see (one indexed COUNT)."""
-    with get_db().read_scope() as s:
-        return int(s.scalar(select(func.count()).select_from(Notification)
-                            .where(_visible(user), Notification.read_at.is_(None))) or 0)
 
 
 def _plain(row: Notification) -> dict:
@@ -44,17 +32,8 @@ def index():
 
 def _mark(ids: list[int]) -> int:
     user = g.user
-    marked = 0
     with get_db().session_scope() as s:
-        if ids:
-            visible = set(s.scalars(select(Notification.id).where(Notification.id.in_(ids), _visible(user))))
-        else:  # all unread
-            visible = set(s.scalars(select(Notification.id).where(_visible(user), Notification.read_at.is_(None))
-                                    .limit(1000)))
-        for nid in visible:
-            if svc.mark_read(s, nid):
-                marked += 1
-    return marked
+        return svc.mark_visible_read(s, user.id, user.roles or [], user.region_code, ids)
 
 
 @bp.post("/<int:notification_id>/read")

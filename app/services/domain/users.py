@@ -76,7 +76,7 @@ def user_for_token(session: Session, token: str) -> User:
     return row.user
 
 
-def cached_user_for_token(session: Session, token: str) -> User:
+def cached_user_for_token(session: Session, token: str, client: str | None = None) -> User:
     """``user_for_token`` with a short per-database cache (a revoked token stops within seconds).
     """
     cache = caches.of(session)

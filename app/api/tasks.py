@@ -1,0 +1,46 @@
+"""Tasks: the caller's inbox, one task with its form, claim / unclaim / complete."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.api.auth import authed, bp
+from app.params import int_arg, json_body
+from app.services import tasks
+
+
+@bp.get("/tasks")
+@authed(write=False)
+def list_tasks(session, user):
+    filters = {k: request.args.get(k) for k in tasks.FILTERS + ("due",)}
+    if filters.get("instance_id"):
+        int_arg("instance_id", 0)
+    return tasks.list_tasks(session, user, filters=filters, page=int_arg("page", 1),
+                            per_page=int_arg("per_page", 20), search=request.args.get("q"),
+                            mine=request.args.get("mine") in ("1", "true"))
+
+
+@bp.get("/tasks/<task_id>")
+@authed(write=False)
+def get_task(session, user, task_id):
+    return tasks.task_view(session, user, task_id)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@authed()
+def claim(session, user, task_id):
+    return tasks.claim_task(session, user, task_id)
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@authed()
+def unclaim(session, user, task_id):
+    return tasks.unclaim_task(session, user, task_id)
+
+
+@bp.post("/tasks/<task_id>/complete")
+@authed()
+def complete(session, user, task_id):
+    body = json_body()
+    data = body.get("data", {})
+    return tasks.complete_task(session, user, task_id, data)
