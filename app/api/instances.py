@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import request
 
 from app.api.auth import authed, bp, require_admin
-from app.errors import BadRequest, NotAllowed, NotFound
+from app.errors import BadRequest, NotFound
 from app.params import int_arg, json_body
+from app.services import access
 from app.services.reports import admin as admin_reports
 from app.services.runtime import instances, migration
 
@@ -21,8 +22,8 @@ def start(session, user, key):
     version = body.get("version")
     if version is not None and not isinstance(version, int):
         raise BadRequest("version 必须是整数 / version must be an integer")
-    info = instances.start_instance(session, key, data=data, business_key=body.get("business_key"),
-                                    version=version, actor=user.username)
+    info = instances.start_by_hand(session, user, key, data=data, business_key=body.get("business_key"),
+                                   version=version)
     return {k: info[k] for k in ("id", "process_key", "version", "status", "business_key", "tasks")}, 201
 
 
@@ -36,13 +37,7 @@ def list_instances(session, user):
 
 
 def _visible_instance(session, user, instance_id: int):
-    instance = instances.get_instance(session, instance_id)
-    if not user.is_admin:
-        region = user.region_code
-        scope = (instance.summary or {}).get("region_code")
-        if region and scope and scope != region:
-            raise NotAllowed("无权查看其他县区的实例 / outside your jurisdiction")
-    return instance
+    return access.check_instance(session, user, instances.get_instance(session, instance_id))
 
 
 @bp.get("/instances/<int:instance_id>")
