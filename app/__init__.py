@@ -15,6 +15,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(config.as_dict())
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     app.json.ensure_ascii = False
+    from app import params
+
+    params.init_app(app)  # the bounded <int:…> converter must be in place before any route is added
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("spiff", "spiff.task", "spiff.workflow", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request
 
 from app.api.auth import authed, bp, require_admin
-from app.errors import BadRequest, NotFound
-from app.params import int_arg, json_body
+from app.errors import NotFound
+from app.params import body_bool, body_int, body_object, body_str, json_body, page_args
 from app.services import access
 from app.services.reports import admin as admin_reports
 from app.services.runtime import instances, migration
@@ -16,14 +16,9 @@ from app.services.runtime import instances, migration
 @authed()
 def start(session, user, key):
     body = json_body()
-    data = body.get("data") or {}
-    if not isinstance(data, dict):
-        raise BadRequest("data 必须是对象 / data must be an object")
-    version = body.get("version")
-    if version is not None and not isinstance(version, int):
-        raise BadRequest("version 必须是整数 / version must be an integer")
-    info = instances.start_by_hand(session, user, key, data=data, business_key=body.get("business_key"),
-                                   version=version)
+    info = instances.start_by_hand(session, user, key, data=body_object(body, "data"),
+                                   business_key=body_str(body, "business_key", max_len=instances.BUSINESS_KEY_MAX),
+                                   version=body_int(body, "version", lo=1))
     return {k: info[k] for k in ("id", "process_key", "version", "status", "business_key", "tasks")}, 201
 
 
@@ -32,7 +27,7 @@ def start(session, user, key):
 def list_instances(session, user):
     require_admin(user)
     filters = {k: request.args.get(k) for k in ("process_key", "status", "business_key")}
-    page, per_page = int_arg("page", 1), min(int_arg("per_page", 20), 200)
+    page, per_page = page_args()
     return admin_reports.list_instances(session, filters, page=page, per_page=per_page)
 
 
@@ -48,11 +43,8 @@ def get_instance(session, user, instance_id):
 
 def _migrate(session, user, instance_id):
     body = json_body()
-    to_version = body.get("to_version")
-    if not isinstance(to_version, int):
-        raise BadRequest("to_version 必须是整数 / to_version must be an integer")
-    return migration.migrate_instance(session, instance_id, to_version, user.username,
-                                      dry_run=bool(body.get("dry_run")))
+    return migration.migrate_instance(session, instance_id, body_int(body, "to_version", required=True, lo=1),
+                                      user.username, dry_run=body_bool(body, "dry_run"))
 
 
 ACTIONS = {
@@ -85,9 +77,8 @@ def instance_events(session, user, instance_id):
 def bulk_migrate(session, user, key):
     require_admin(user)
     body = json_body()
-    for name in ("from_version", "to_version"):
-        if not isinstance(body.get(name), int):
-            raise BadRequest(f"{name} 必须是整数 / {name} must be an integer")
-    return migration.migrate_bulk(session, key, body["from_version"], body["to_version"], user.username,
-                                  dry_run=bool(body.get("dry_run", True)), business_key=body.get("business_key"),
-                                  status=body.get("status"))
+    return migration.migrate_bulk(session, key, body_int(body, "from_version", required=True, lo=1),
+                                  body_int(body, "to_version", required=True, lo=1), user.username,
+                                  dry_run=body_bool(body, "dry_run", True),
+                                  business_key=body_str(body, "business_key", max_len=instances.BUSINESS_KEY_MAX),
+                                  status=body_str(body, "status", max_len=20))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from app.api.auth import authed, bp
-from app.params import int_arg, json_body
+from app.params import body_object, int_arg, json_body, page_args
 from app.services import tasks
 
 
@@ -15,9 +15,9 @@ def list_tasks(session, user):
     filters = {k: request.args.get(k) for k in tasks.FILTERS + ("due",)}
     if filters.get("instance_id"):
         int_arg("instance_id", 0)
-    return tasks.list_tasks(session, user, filters=filters, page=int_arg("page", 1),
-                            per_page=int_arg("per_page", 20), search=request.args.get("q"),
-                            mine=request.args.get("mine") in ("1", "true"))
+    page, per_page = page_args()
+    return tasks.list_tasks(session, user, filters=filters, page=page, per_page=per_page,
+                            search=request.args.get("q"), mine=request.args.get("mine") in ("1", "true"))
 
 
 @bp.get("/tasks/<task_id>")
@@ -42,5 +42,4 @@ def unclaim(session, user, task_id):
 @authed()
 def complete(session, user, task_id):
     body = json_body()
-    data = body.get("data", {})
-    return tasks.complete_task(session, user, task_id, data)
+    return tasks.complete_task(session, user, task_id, body_object(body, "data"))

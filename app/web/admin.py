@@ -192,7 +192,7 @@ def process_diff_view(key: str):
 @admin_only
 def instances_index():
     f = {k: (request.args.get(k) or "").strip() for k in ("process_key", "status", "business_key", "project_id")}
-    page = max(1, to_int(request.args.get("page"), "page", 1))
+    page = max(1, to_int(request.args.get("page"), "page", 1, hi=100_000))
     per_page = 25
     with get_db().read_scope() as s:
         filters = {**f, "project_id": to_int(f["project_id"], "project_id")}

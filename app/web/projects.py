@@ -25,7 +25,7 @@ def index():
     filters = {k: (request.args.get(k) or "").strip() for k in LIST_FILTERS}
     if region:
         filters["region_code"] = region
-    page = max(1, int_arg("page", 1))
+    page = max(1, int_arg("page", 1, hi=100_000))
     with get_db().read_scope() as s:
         data = report_projects.list_projects(s, region_code=region, filters=filters, page=page)
         options = reports.filter_options(s, region)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, params
 from app.engine import BundleInvalid, compile_files
-from app.errors import DeploymentInvalid
+from app.errors import BadRequest, DeploymentInvalid
 from app.models.runtime import Job, ProcessFile, ProcessVersion
 from app.roles import ROLES
 from app.services import audit
@@ -26,8 +26,22 @@ def validate_files(files: list[tuple[str, bytes]]):
                                 f"{len(exc.errors)} error(s)", [e.as_dict() for e in exc.errors]) from None
 
 
+def _check_json_files(files: list[tuple[str, bytes]]) -> None:
+    """Form files go through the strict JSON reader (bounded depth, no NaN) before the validator."""
+    errors = []
+    for name, content in files:
+        if name.lower().endswith(".json"):
+            try:
+                params.loads(content, name)
+            except BadRequest as exc:
+                errors.append({"file": name, "element_id": None, "line": None, "message": exc.message})
+    if errors:
+        raise DeploymentInvalid("部署被拒绝 / deployment refused", errors)
+
+
 def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, dry_run: bool = False) -> list[dict]:
     """Validate and store. Identical content returns the existing version with ``created: False``."""
+    _check_json_files(files)
     compiled = validate_files(files)
     for proc in compiled:
         if proc.timer_start:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from app.db import database_of
 from app.engine import Runner, StepResult
 from app.errors import BadRequest, Conflict, NotFound
 from app.models.runtime import HumanTask, Incident, Instance, Job
+from app.params import check_value
 from app.roles import ROLES
 from app.services import access, audit
 from app.services.definitions.versions import resolve_version, spec_for_version, version_number
@@ -70,6 +72,7 @@ def start_by_hand(session: Session, user, process_key: str, *, data: dict, busin
     """A start by a person (API, pages): permission, jurisdiction, references and duplicates are checked
     before anything is stored (403 / 422 / 409)."""
     business_key = check_business_key(business_key)
+    check_value(data)
     pv = resolve_version(session, process_key, version)
     access.check_start(session, user, pv.process_key, data, timer_start=bool(pv.timer_start),
                        message_start=bool(pv.message_starts))
@@ -153,14 +156,26 @@ def element_states(session: Session, instance: Instance) -> dict[str, str]:
 
 def _jsonable(value):
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items() if not callable(v)}
+        return {_jsonable(str(k)): _jsonable(v) for k, v in value.items() if not callable(v)}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN / Infinity are not JSON
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
+    if isinstance(value, int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def task_summary(task: HumanTask) -> dict:
