@@ -13,6 +13,9 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config.as_dict())
+    from app.config import secret_key
+
+    app.config["SECRET_KEY"] = secret_key(config)
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     app.json.ensure_ascii = False
     from app import params

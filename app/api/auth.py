@@ -35,10 +35,14 @@ def authed(write: bool = True):
         def wrapper(*args, **kwargs):
             db = get_db()
             scope = db.session_scope() if write else db.read_scope()
-            with scope as session:
-                user = user_from_request(session)
-                g.user = user
-                return fn(session, user, *args, **kwargs)
+            try:
+                with scope as session:
+                    user = user_from_request(session)
+                    g.user = user
+                    return fn(session, user, *args, **kwargs)
+            except NotAuthenticated as exc:
+                users.count_guess(db, exc)  # a wrong token counts towards the client's throttle
+                raise
 
         return wrapper
 

@@ -367,8 +367,7 @@ def users_create():
     values["roles"] = request.form.getlist("roles")
     password = request.form.get("password") or ""
     try:
-        if len(password) < 8:
-            raise BadRequest("密码至少 8 位 / password needs at least 8 characters")
+        users.check_password_policy(password, values["username"])
         if not values["roles"]:
             raise BadRequest("请至少选择一个角色 / choose at least one role")
         with get_db().session_scope() as s:

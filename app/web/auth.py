@@ -16,41 +16,32 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from app import get_db
-from app.errors import NotAllowed, NotAuthenticated, wants_json
-from app.services.domain import notifications
+from app.errors import NotAllowed, NotAuthenticated, TooMany, wants_json
+from app.services.domain import notifications, users
 from app.web.security import CSRF_MESSAGE, SAFE_METHODS, csrf_valid
 
 bp = Blueprint("auth", __name__)
 
 USER_KEY = "uid"
+VERSION_KEY = "sv"
 
 
 # -- session user ----------------------------------------------------------------------------------
-def _load_user(db_session, user_id):
-    from app.models.auth import User
-
-    if not isinstance(user_id, int):
-        return None
-    user = db_session.get(User, user_id)
-    if user is None or not user.active:
-        return None
-    return user
+def _load_user(db_session):
+    """The session's user if the session is still valid (same session version: sign-out voids it)."""
+    return users.session_user(db_session, session.get(USER_KEY), session.get(VERSION_KEY))
 
 
 def current_user():
-    """The signed-in user (loaded once per request, detached from its session) or None."""
+    """The signed-in user (a plain snapshot, loaded once per request) or None."""
     if "_web_user" in g:
         return g._web_user
     user = None
-    uid = session.get(USER_KEY)
-    if uid is not None:
+    if session.get(USER_KEY) is not None:
         with get_db().read_scope() as s:
-            user = _load_user(s, uid)
-            if user is not None:
-                _ = user.org_unit  # joined; make sure it is loaded before detaching
-                s.expunge_all()
+            user = _load_user(s)
         if user is None:
-            session.pop(USER_KEY, None)
+            session.clear()
     g._web_user = user
     return user
 
@@ -93,12 +84,11 @@ def roles_required(*roles: str):
 # -- API with the browser session -----------------------------------------------------------
 def session_user_loader(db_session):
     """/api/v1 with the browser session: the user, or None; non-GET calls need ``X-CSRF-Token``."""
-    uid = session.get(USER_KEY)
-    if uid is None:
+    if session.get(USER_KEY) is None:
         return None
     if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get("X-CSRF-Token")):
         raise NotAllowed(CSRF_MESSAGE)
-    return _load_user(db_session, uid)
+    return _load_user(db_session)
 
 
 # -- template context ---------------------------------------------------------------------
@@ -135,21 +125,23 @@ def login():
     username = ""
     status = 200
     if request.method == "POST":
-        from app.services.domain import users
-
-        username = (request.form.get("username") or "").strip()
+        username = (request.form.get("username") or "").strip()[:100]
         password = request.form.get("password") or ""
         user = None
-        if username and password:
-            with get_db().read_scope() as s:
-                user = users.authenticate(s, username, password)
-                uid = user.id if user is not None else None
+        try:
+            if username and password:
+                with get_db().session_scope() as s:  # failures are counted (throttle)
+                    user = users.sign_in(s, username, password, request.remote_addr)
+        except TooMany as exc:
+            return render_template("auth/login.html", error=exc.message, username=username,
+                                   next=nxt or ""), 429, {"Retry-After": str(exc.retry_after)}
         if user is None:
             error = "用户名或密码错误 / wrong username or password"
             status = 401
         else:
             session.clear()  # no session fixation: a fresh session (and CSRF token) per sign-in
-            session[USER_KEY] = uid
+            session[USER_KEY] = user.id
+            session[VERSION_KEY] = user.session_version
             session.permanent = True
             g.pop("_web_user", None)
             current_app.logger.info("sign-in: %s", username)
@@ -159,6 +151,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    uid = session.get(USER_KEY)
+    if isinstance(uid, int) and current_user() is not None:
+        with get_db().session_scope() as s:
+            users.end_sessions(s, uid)  # server-side: a copy of this cookie no longer signs anyone in
     session.clear()
     g.pop("_web_user", None)
     flash("您已退出登录 / signed out", "info")

@@ -354,7 +354,7 @@ def seed_reference_data(db) -> None:
                                      ("director1", ["committee_director"], "committee"),
                                      ("legal1", ["legal"], "justice"),
                                      ("simao_unit", ["responsible_unit"], "simao_ipb")):
-            users.create_user(s, username, roles, org=org, password="secret-pass")
+            users.create_user(s, username, roles, org=org, password="Secret-pass-9")
 
 
 @pytest.fixture
