@@ -8,7 +8,8 @@ One layer, three doors:
 - ``loads`` / ``json_body`` / ``check_value``: JSON that the database and the engine can hold — at most
   ``MAX_DEPTH`` levels, integers within 64 bits, finite numbers (no NaN / Infinity), strings without NUL
   bytes or lone surrogates. ``body_int`` / ``body_str`` / ``body_bool`` read one typed field.
-The ``int`` URL converter (``BoundedInt``) refuses ids beyond 64 bits with a 404.
+The ``int`` URL converter (``BoundedInt``) refuses ids beyond 64 bits with a 404, ``int32`` beyond 32 bits
+(the domain tables' INTEGER ids and version numbers).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 from app.errors import BadRequest
 
 INT_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # domain and auth tables (and version numbers) use 32-bit INTEGER on PostgreSQL
 MAX_DEPTH = 32
 MAX_QUERY_VALUE = 1000
 MAX_PAGE = 100_000
@@ -31,6 +33,14 @@ class BoundedInt(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug names
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=INT_MAX if max is None else max, signed=signed)
+
+
+class BoundedInt32(BoundedInt):
+    """``<int32:…>`` for ids of 32-bit columns (projects, notifications, version numbers)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=INT32_MAX if max is None else max,
+                         signed=signed)
 
 
 # -- scalars ------------------------------------------------------------------------------------------------
@@ -63,6 +73,8 @@ def page_args(default_per_page: int = 20, max_per_page: int = 200) -> tuple[int,
 
 
 def _text_problem(text: str) -> str | None:
+    if text is None:
+        return None
     if "\x00" in text:
         return "不能包含 NUL 字符 / must not contain NUL bytes"
     try:
@@ -224,4 +236,5 @@ def check_request():
 
 def init_app(app) -> None:
     app.url_map.converters["int"] = BoundedInt
+    app.url_map.converters["int32"] = BoundedInt32
     app.before_request(check_request)

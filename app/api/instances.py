@@ -6,7 +6,7 @@ from flask import request
 
 from app.api.auth import authed, bp, require_admin
 from app.errors import NotFound
-from app.params import body_bool, body_int, body_object, body_str, json_body, page_args
+from app.params import INT32_MAX, body_bool, body_int, body_object, body_str, json_body, page_args
 from app.services import access
 from app.services.reports import admin as admin_reports
 from app.services.runtime import instances, migration
@@ -18,7 +18,7 @@ def start(session, user, key):
     body = json_body()
     info = instances.start_by_hand(session, user, key, data=body_object(body, "data"),
                                    business_key=body_str(body, "business_key", max_len=instances.BUSINESS_KEY_MAX),
-                                   version=body_int(body, "version", lo=1))
+                                   version=body_int(body, "version", lo=1, hi=INT32_MAX))
     return {k: info[k] for k in ("id", "process_key", "version", "status", "business_key", "tasks")}, 201
 
 
@@ -43,7 +43,7 @@ def get_instance(session, user, instance_id):
 
 def _migrate(session, user, instance_id):
     body = json_body()
-    return migration.migrate_instance(session, instance_id, body_int(body, "to_version", required=True, lo=1),
+    return migration.migrate_instance(session, instance_id, body_int(body, "to_version", required=True, lo=1, hi=INT32_MAX),
                                       user.username, dry_run=body_bool(body, "dry_run"))
 
 
@@ -77,8 +77,8 @@ def instance_events(session, user, instance_id):
 def bulk_migrate(session, user, key):
     require_admin(user)
     body = json_body()
-    return migration.migrate_bulk(session, key, body_int(body, "from_version", required=True, lo=1),
-                                  body_int(body, "to_version", required=True, lo=1), user.username,
+    return migration.migrate_bulk(session, key, body_int(body, "from_version", required=True, lo=1, hi=INT32_MAX),
+                                  body_int(body, "to_version", required=True, lo=1, hi=INT32_MAX), user.username,
                                   dry_run=body_bool(body, "dry_run", True),
                                   business_key=body_str(body, "business_key", max_len=instances.BUSINESS_KEY_MAX),
                                   status=body_str(body, "status", max_len=20))

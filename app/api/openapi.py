@@ -12,9 +12,10 @@ from flask import current_app
 
 from app import clock
 from app.api.auth import bp
-from app.params import INT_MAX, MAX_PAGE
+from app.params import INT32_MAX, INT_MAX, MAX_PAGE
 
 ID = {"type": "integer", "minimum": 1, "maximum": INT_MAX}
+VERSION = {"type": "integer", "minimum": 1, "maximum": INT32_MAX}
 TEXT = {"type": "string", "maxLength": 200}
 KEY = {"type": "string", "maxLength": 200, "pattern": "^[A-Za-z0-9_.:-]+$"}
 OBJ = {"type": "object", "additionalProperties": True}
@@ -77,10 +78,10 @@ SCHEMAS = {
 }
 
 START_BODY = {"type": "object", "properties": {
-    "data": OBJ, "business_key": TEXT, "version": ID}, "description": "启动数据 / start data"}
-MIGRATE_BODY = {"type": "object", "properties": {"to_version": ID, "dry_run": {"type": "boolean"}}}
+    "data": OBJ, "business_key": TEXT, "version": VERSION}, "description": "启动数据 / start data"}
+MIGRATE_BODY = {"type": "object", "properties": {"to_version": VERSION, "dry_run": {"type": "boolean"}}}
 BULK_BODY = {"type": "object", "required": ["from_version", "to_version"], "properties": {
-    "from_version": ID, "to_version": ID, "dry_run": {"type": "boolean"}, "business_key": TEXT,
+    "from_version": VERSION, "to_version": VERSION, "dry_run": {"type": "boolean"}, "business_key": TEXT,
     "status": {"type": "string", "maxLength": 20}}}
 MESSAGE_BODY = {"type": "object", "properties": {"business_key": TEXT, "correlation": OBJ, "data": OBJ,
                                                  "broadcast": {"type": "boolean"}}}

@@ -187,7 +187,7 @@ def check_project_ref(session, user, project_id) -> None:
         pid = int(project_id)
     except ValueError:
         pid = None
-    project = session.get(Project, pid) if pid is not None and abs(pid) < 2**63 else None
+    project = session.get(Project, pid) if pid is not None and 0 < pid < 2**31 else None
     if project is None or not in_jurisdiction(user, project.region_code):
         message = f"项目 {project_id} 不存在或不在您的管辖范围 / project {project_id} not found"
         raise Invalid(message, [{"field": "project_id", "message": message}])

@@ -14,7 +14,7 @@ from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
 from app.models.auth import OrgUnit, User
 from app.models.runtime import ProcessVersion
-from app.params import to_int
+from app.params import INT32_MAX, to_int
 from app.roles import ROLES
 from app.services import audit, jobs
 from app.services.definitions import deploy, layout
@@ -132,7 +132,7 @@ def _version(session, key: str, number: int) -> ProcessVersion:
     return v
 
 
-@bp.get("/processes/<key>/versions/<int:number>")
+@bp.get("/processes/<key>/versions/<int32:number>")
 @admin_only
 def version_detail(key: str, number: int):
     with get_db().read_scope() as s:
@@ -148,7 +148,7 @@ def version_detail(key: str, number: int):
     return render_template("admin/version.html", v=info, files=files, latest=latest, diagram_config=config)
 
 
-@bp.get("/processes/<key>/versions/<int:number>/diagram.json")
+@bp.get("/processes/<key>/versions/<int32:number>/diagram.json")
 @admin_only
 def version_diagram(key: str, number: int):
     with get_db().read_scope() as s:
@@ -158,7 +158,7 @@ def version_diagram(key: str, number: int):
     return jsonify({"xml": xml, "states": {}, "due": {}, "process_key": key, "version": number})
 
 
-@bp.get("/processes/<key>/versions/<int:number>/files/<path:filename>")
+@bp.get("/processes/<key>/versions/<int32:number>/files/<path:filename>")
 @admin_only
 def version_file(key: str, number: int, filename: str):
     with get_db().read_scope() as s:
@@ -181,8 +181,8 @@ def process_diff_view(key: str):
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
         latest = versions[0]["version"]
-        b = to_int(request.args.get("b"), "b", latest)
-        a = to_int(request.args.get("a"), "a", max(1, b - 1))
+        b = to_int(request.args.get("b"), "b", latest, hi=INT32_MAX)
+        a = to_int(request.args.get("a"), "a", max(1, b - 1), hi=INT32_MAX)
         diff = process_diff.diff_versions(s, key, a, b)
     return render_template("admin/diff.html", key=key, versions=versions, a=a, b=b, diff=diff)
 
@@ -195,7 +195,7 @@ def instances_index():
     page = max(1, to_int(request.args.get("page"), "page", 1, hi=100_000))
     per_page = 25
     with get_db().read_scope() as s:
-        filters = {**f, "project_id": to_int(f["project_id"], "project_id")}
+        filters = {**f, "project_id": to_int(f["project_id"], "project_id", hi=INT32_MAX)}
         listed = admin_reports.list_instances(s, filters, page=page, per_page=per_page, business_key_like=True)
         items, total = listed["items"], listed["total"]
         incidents = admin_reports.open_incidents(s)
@@ -254,7 +254,7 @@ def instance_action(instance_id: int, action: str):
 @admin_only
 @_action
 def instance_migrate(instance_id: int):
-    to_version = to_int(request.form.get("to_version"), "to_version")
+    to_version = to_int(request.form.get("to_version"), "to_version", hi=INT32_MAX)
     if to_version is None:
         raise BadRequest("请选择目标版本 / choose the target version")
     dry_run = request.form.get("dry_run") in ("1", "on", "true")
@@ -301,8 +301,8 @@ def migrations():
         try:
             if not values["process_key"]:
                 raise BadRequest("请选择流程 / choose a process")
-            src = to_int(values["from_version"], "from_version")
-            dst = to_int(values["to_version"], "to_version")
+            src = to_int(values["from_version"], "from_version", hi=INT32_MAX)
+            dst = to_int(values["to_version"], "to_version", hi=INT32_MAX)
             if src is None or dst is None:
                 raise BadRequest("请填写源版本和目标版本 / from and to versions are required")
             with get_db().session_scope() as s:

@@ -36,7 +36,7 @@ def _mark(ids: list[int]) -> int:
         return svc.mark_visible_read(s, user.id, user.roles or [], user.region_code, ids)
 
 
-@bp.post("/<int:notification_id>/read")
+@bp.post("/<int32:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
     if not _mark([notification_id]):

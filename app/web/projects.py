@@ -39,14 +39,14 @@ def index():
                            scoped_region=region)
 
 
-@bp.get("/projects/<int:project_id>")
+@bp.get("/projects/<int32:project_id>")
 @login_required
 def detail(project_id: int):
     with get_db().read_scope() as s:
         project = report_projects.get_project(s, project_id)
         access.check_region(g.user, project.region_code)
         data = report_projects.project_detail(s, project_id)
-    selected = int_arg("instance")
+    selected = int_arg("instance", lo=1)
     diagram_instance = selected if selected in {i["id"] for i in data["instances"]} else data["main_instance_id"]
     config = {"url": url_for("projects.diagram", project_id=project_id, instance=diagram_instance)
               if diagram_instance else None, "instance_id": diagram_instance}
@@ -54,17 +54,17 @@ def detail(project_id: int):
                            diagram_instance=diagram_instance)
 
 
-@bp.get("/projects/<int:project_id>/diagram.json")
+@bp.get("/projects/<int32:project_id>/diagram.json")
 @login_required
 def diagram(project_id: int):
     with get_db().read_scope() as s:
         project = report_projects.get_project(s, project_id)
         access.check_region(g.user, project.region_code)
-        data = report_projects.project_diagram(s, project_id, int_arg("instance"))
+        data = report_projects.project_diagram(s, project_id, int_arg("instance", lo=1))
     return jsonify(data)
 
 
-@bp.get("/projects/<int:project_id>/documents/<sha256>")
+@bp.get("/projects/<int32:project_id>/documents/<sha256>")
 @login_required
 def document(project_id: int, sha256: str):
     """Download a file uploaded in one of the project's tasks (jurisdiction as for the project page)."""

@@ -1,6 +1,6 @@
-import dataclasses
-
 """Scripts run restricted and within a time budget: a runaway loop becomes a failure, not a hung worker."""
+
+import dataclasses
 
 from sqlalchemy import select
 

@@ -57,5 +57,36 @@ def world(factory, client):
     return w
 
 
+PROJECT_NAME = "宁洱县保密项目"
+
+
+@pytest.fixture
+def matrix(world, db):
+    """A 宁洱 project and two 宁洱 instances whose first task sits in the office lane (one claimed by the
+    office), a notification addressed to the office."""
+    from app.models.domain import Notification, Project, Region
+    from app.services import tasks
+    from app.services.domain import users
+    from app.services.runtime import instances
+
+    with db.session_scope() as s:
+        s.add_all([Region(code=SIMAO, name="思茅区", short_name="思茅"), Region(code=NINGER, name="宁洱县",
+                                                                              short_name="宁洱")])
+        s.flush()
+        project = Project(code="P-NE-1", name=PROJECT_NAME, region_code=NINGER)
+        s.add(project)
+        s.flush()
+        data = {"yellow_after": "P1D", "region_code": NINGER, "project_id": project.id, "project_name": PROJECT_NAME}
+        first = instances.start_instance(s, "onboarding", data=data, actor="office")
+        second = instances.start_instance(s, "onboarding", data=data, actor="office")
+        tasks.claim_task(s, users.snapshot(users.get_user(s, "office")), second["tasks"][0]["id"])
+        note = Notification(user_id=users.get_user(s, "office").id, title="仅办公室", body="x", level="info")
+        s.add(note)
+        s.flush()
+        ids = {"instance": first["id"], "task": first["tasks"][0]["id"], "claimed": second["tasks"][0]["id"],
+               "project": project.id, "notification": note.id}
+    return ids
+
+
 def files(*names):
     return {"files": [(io.BytesIO((FIX / n).read_bytes()), n) for n in names]}
