@@ -8,12 +8,9 @@ import functools
 import json
 
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
-from app.models.auth import OrgUnit, User
-from app.models.runtime import ProcessVersion
 from app.params import INT32_MAX, to_int
 from app.roles import ROLES
 from app.services import audit, jobs
@@ -124,35 +121,21 @@ def process_detail(key: str):
     return render_template("admin/process.html", key=key, versions=versions, per_version=per_version)
 
 
-def _version(session, key: str, number: int) -> ProcessVersion:
-    v = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
-                                                    ProcessVersion.version == number))
-    if v is None:
-        raise NotFound(f"流程 {key} 没有版本 v{number} / process {key} has no version {number}")
-    return v
-
-
 @bp.get("/processes/<key>/versions/<int32:number>")
 @admin_only
 def version_detail(key: str, number: int):
     with get_db().read_scope() as s:
-        v = _version(s, key, number)
-        files = [{"filename": f.filename, "kind": f.kind, "size": len(f.content or b""),
-                  "text": (f.content or b"").decode("utf-8", "replace") if f.kind == "form" else None}
-                 for f in v.files]
-        info = {"id": v.id, "process_key": v.process_key, "name": v.name, "version": v.version,
-                "hash": v.content_hash, "author": v.author, "created_at": v.created_at.isoformat(),
-                "main_file": v.main_file, "timer_start": v.timer_start, "message_starts": v.message_starts or []}
-        latest = s.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == key))
+        view = admin_reports.version_view(s, key, number)
     config = {"url": url_for("admin.version_diagram", key=key, number=number)}
-    return render_template("admin/version.html", v=info, files=files, latest=latest, diagram_config=config)
+    return render_template("admin/version.html", v=view["version"], files=view["files"], latest=view["latest"],
+                           diagram_config=config)
 
 
 @bp.get("/processes/<key>/versions/<int32:number>/diagram.json")
 @admin_only
 def version_diagram(key: str, number: int):
     with get_db().read_scope() as s:
-        v = _version(s, key, number)
+        v = admin_reports.get_version(s, key, number)
         main = next((f for f in v.files if f.filename == v.main_file), None)
         xml = layout.add_diagram_layout(main.content).decode("utf-8") if main else None
     return jsonify({"xml": xml, "states": {}, "due": {}, "process_key": key, "version": number})
@@ -162,7 +145,7 @@ def version_diagram(key: str, number: int):
 @admin_only
 def version_file(key: str, number: int, filename: str):
     with get_db().read_scope() as s:
-        v = _version(s, key, number)
+        v = admin_reports.get_version(s, key, number)
         f = next((f for f in v.files if f.filename == filename), None)
         if f is None:
             raise NotFound(f"文件 {filename} 不存在 / file not found")
@@ -341,15 +324,8 @@ def users_index():
 
 def _users_page(values: dict, error: str | None, status: int = 200):
     with get_db().read_scope() as s:
-        orgs = s.scalars(select(OrgUnit).order_by(OrgUnit.region_code.is_not(None), OrgUnit.region_code,
-                                                  OrgUnit.key)).all()
-        org_rows = [{"id": o.id, "key": o.key, "name": o.name, "type": o.type, "region_code": o.region_code,
-                     "parent_id": o.parent_id} for o in orgs]
-        by_id = {o["id"]: o for o in org_rows}
-        user_rows = [{"username": u.username, "display_name": u.display_name, "email": u.email,
-                      "roles": list(u.roles or []), "org": by_id.get(u.org_unit_id), "active": u.active,
-                      "created_at": u.created_at.isoformat() if u.created_at else None}
-                     for u in s.scalars(select(User).order_by(User.username))]
+        listing = admin_reports.users_and_orgs(s)
+        org_rows, user_rows = listing["orgs"], listing["users"]
         region_list = reports.regions(s)
     role_counts: dict[str, int] = {}
     for u in user_rows:
@@ -389,7 +365,7 @@ def orgs_create():
         if not values["key"] or not values["name"]:
             raise BadRequest("机构代码和名称必填 / key and name are required")
         with get_db().session_scope() as s:
-            if s.scalar(select(OrgUnit.id).where(OrgUnit.key == values["key"])):
+            if admin_reports.org_exists(s, values["key"]):
                 raise BadRequest(f"机构代码 {values['key']} 已存在 / org key exists")
             users.create_org(s, values["key"], values["name"], region_code=values["region_code"] or None,
                              type_=values["type"] or None, parent_key=values["parent"] or None)

@@ -1,11 +1,14 @@
 """Admin read models — one copy for the admin pages and the API: the instance list (filters, paging),
-open incidents, instance counts per process and status, instances per version, an instance's events."""
+open incidents, instance counts per process and status, instances per version, an instance's events,
+one version with its files, the users and org units page."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.errors import NotFound
+from app.models.auth import OrgUnit, User
 from app.models.runtime import AuditEvent, Incident, Instance, ProcessVersion
 from app.services import audit
 from app.services.reports.projects import project_instances
@@ -64,3 +67,46 @@ def running_per_version(session: Session, key: str) -> dict[int, int]:
 def instance_events(session: Session, instance_id: int) -> list[dict]:
     return [audit.as_dict(e) for e in session.scalars(
         select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))]
+
+
+def get_version(session: Session, key: str, number: int) -> ProcessVersion:
+    v = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
+                                                    ProcessVersion.version == number))
+    if v is None:
+        raise NotFound(f"流程 {key} 没有版本 v{number} / process {key} has no version {number}")
+    return v
+
+
+def version_view(session: Session, key: str, number: int) -> dict:
+    """One version, its files (form texts inline) and the latest version number of the process."""
+    v = get_version(session, key, number)
+    files = [{"filename": f.filename, "kind": f.kind, "size": len(f.content or b""),
+              "text": (f.content or b"").decode("utf-8", "replace") if f.kind == "form" else None}
+             for f in v.files]
+    info = {"id": v.id, "process_key": v.process_key, "name": v.name, "version": v.version,
+            "hash": v.content_hash, "author": v.author, "created_at": v.created_at.isoformat(),
+            "main_file": v.main_file, "timer_start": v.timer_start, "message_starts": v.message_starts or []}
+    latest = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == key))
+    return {"version": info, "files": files, "latest": latest}
+
+
+def latest_version_number(session: Session, key: str) -> int | None:
+    return session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == key))
+
+
+def users_and_orgs(session: Session) -> dict:
+    """Org units (city level first) and users with their org, for the users page."""
+    orgs = session.scalars(select(OrgUnit).order_by(OrgUnit.region_code.is_not(None), OrgUnit.region_code,
+                                                    OrgUnit.key)).all()
+    org_rows = [{"id": o.id, "key": o.key, "name": o.name, "type": o.type, "region_code": o.region_code,
+                 "parent_id": o.parent_id} for o in orgs]
+    by_id = {o["id"]: o for o in org_rows}
+    user_rows = [{"username": u.username, "display_name": u.display_name, "email": u.email,
+                  "roles": list(u.roles or []), "org": by_id.get(u.org_unit_id), "active": u.active,
+                  "created_at": u.created_at.isoformat() if u.created_at else None}
+                 for u in session.scalars(select(User).order_by(User.username))]
+    return {"orgs": org_rows, "users": user_rows}
+
+
+def org_exists(session: Session, key: str) -> bool:
+    return session.scalar(select(OrgUnit.id).where(OrgUnit.key == key)) is not None
