@@ -57,6 +57,7 @@ ROWS = [
     ("api.list_tasks", "GET", "/api/v1/tasks", LIST_API),
     ("api.get_task", "GET", "/api/v1/tasks/{task}", TASK_API),
     ("api.claim", "POST", "/api/v1/tasks/{task}/claim", TASK_API),
+    ("api.claim", "POST", "/api/v1/tasks/{claimed}/claim", TASK_API),  # not 409: who claimed it is not theirs
     ("api.unclaim", "POST", "/api/v1/tasks/{claimed}/unclaim", TASK_API),
     ("api.complete", "POST", "/api/v1/tasks/{task}/complete", TASK_API),
     # pages

@@ -46,6 +46,8 @@ def task_view(session: Session, user: User, task_id: str) -> dict:
 
 def claim_task(session: Session, user: User, task_id: str) -> dict:
     task = get_task(session, task_id)
+    if not can_see_task(user, task):  # before any conflict: who claimed it is not for everyone to learn
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if task.assignee and task.assignee != user.username:
@@ -66,6 +68,8 @@ def claim_task(session: Session, user: User, task_id: str) -> dict:
 
 def unclaim_task(session: Session, user: User, task_id: str) -> dict:
     task = get_task(session, task_id)
+    if not can_see_task(user, task):
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if task.assignee is None:
