@@ -13,8 +13,14 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config.as_dict())
+    from app.config import secret_key
+
+    app.config["SECRET_KEY"] = secret_key(config)
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     app.json.ensure_ascii = False
+    from app import params
+
+    params.init_app(app)  # the bounded <int:…> converter must be in place before any route is added
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("spiff", "spiff.task", "spiff.workflow", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -30,9 +36,12 @@ def create_app(config: Config | None = None) -> Flask:
     from app.ops import init_app as init_ops
 
     init_ops(app)  # request id, JSON access log, HTTP metrics, /metrics, /readyz
+
+    from app import errors
     from app.api import init_app as init_api
     from app.web import init_app as init_web
 
+    errors.init_app(app)
     init_api(app)
     init_web(app)
 

@@ -40,8 +40,10 @@ class RuntimeSettings:
 class Config:
     def __init__(self, **overrides):
         self.DATABASE_URL = default_database_url()
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-change-me"
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None  # see secret_key(): demo default or instance/
         self.DEMO = _bool("INVESTFLOW_DEMO")
+        self.TLS = _bool("INVESTFLOW_TLS")  # served over HTTPS: Secure cookies and HSTS
+        self.INSTANCE_DIR = os.environ.get("INVESTFLOW_INSTANCE_DIR") or str(ROOT / "instance")
         self.SCHEDULER = _bool("INVESTFLOW_SCHEDULER", True)
         self.SWEEP_INTERVAL = float(os.environ.get("INVESTFLOW_SWEEP_INTERVAL", "1.0"))
         self.MAX_UPLOAD_BYTES = int(os.environ.get("INVESTFLOW_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
@@ -60,3 +62,40 @@ class Config:
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+DEMO_SECRET_KEY = "dev-only-change-me"
+MIN_SECRET_KEY = 32
+
+
+def secret_key(config: Config) -> str:
+    """The session-signing key. Demo mode may use the built-in one; otherwise ``SECRET_KEY`` (at least
+    32 characters, not the demo key) or, when it is unset, a strong key generated once into
+    ``<instance>/secret_key`` (mode 0600) and read from there by every later start and process."""
+    key = config.SECRET_KEY
+    if key:
+        if not config.DEMO and (key == DEMO_SECRET_KEY or len(key) < MIN_SECRET_KEY):
+            raise RuntimeError(f"SECRET_KEY 太弱:生产环境需至少 {MIN_SECRET_KEY} 个字符且不能是演示密钥 / SECRET_KEY "
+                               f"must be at least {MIN_SECRET_KEY} characters and not the demo key")
+        return key
+    if config.DEMO:
+        return DEMO_SECRET_KEY
+    import secrets
+
+    path = Path(config.INSTANCE_DIR) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():  # write a private temp file, then link it into place: atomic, first one wins
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < MIN_SECRET_KEY:
+        raise RuntimeError(f"{path} 中的密钥无效,请删除后重启 / the key in {path} is invalid")
+    return key

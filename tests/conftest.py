@@ -140,7 +140,7 @@ class Factory:
             users.create_org(s, key, name or key, region_code=region_code)
         return key
 
-    def user(self, username, *roles, org=None, password="secret-pass"):
+    def user(self, username, *roles, org=None, password="Secret-pass-9"):
         from app.services.domain import users
 
         with self.db.session_scope() as s:

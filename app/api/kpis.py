@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import request
 
-from app.api.routes import authed, bp
+from app.api.auth import authed, bp
 from app.errors import Invalid
 from app.services.domain import kpis
 

@@ -3,8 +3,9 @@ validated, audited). The registry and rules: app/services/domain/settings.py."""
 
 from __future__ import annotations
 
-from app.api.routes import _json, authed, bp, require_admin
+from app.api.auth import authed, bp, require_admin
 from app.errors import Invalid
+from app.params import json_body as _json
 from app.services.domain import settings
 
 

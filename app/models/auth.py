@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, String
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
@@ -34,6 +34,8 @@ class User(Base):
     roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # bumped by sign-out (and password changes): every browser session of the user signed in before is void
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=lambda: clock.now())
     org_unit: Mapped[OrgUnit | None] = relationship(lazy="joined")
 
@@ -68,3 +70,14 @@ class ApiToken(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=lambda: clock.now())
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins (and token guesses) per key: ``user:<name>``, ``addr:<client>``, ``token:<client>``."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime] = mapped_column()
+    locked_until: Mapped[dt.datetime | None] = mapped_column()

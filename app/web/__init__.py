@@ -1,6 +1,6 @@
 """Server-rendered pages (Jinja2), one blueprint per module, each registered here explicitly.
 
-Modules: auth (sign-in, sessions, CSRF, ``login_required``), inbox, tasks, projects, board,
+Modules: security (CSRF, CSP, headers), filters (Jinja), auth (sign-in, sessions, ``login_required``), inbox, tasks, projects, board,
 dashboards, admin, modeler, notifications. Templates never query the database: views call
 services and pass plain data.
 """
@@ -13,18 +13,20 @@ from app.web import (
     auth,
     board,
     dashboards,
+    filters,
     inbox,
     modeler,
     notifications,
     project_records,
     projects,
     records,
+    security,
     starts,
     task_assignment,
     tasks,
 )
 
-MODULES = (auth, inbox, tasks, projects, project_records, task_assignment, starts, records, board, dashboards,
+MODULES = (security, filters, auth, inbox, tasks, projects, project_records, task_assignment, starts, records, board, dashboards,
            admin, admin_settings, modeler, notifications)
 
 

@@ -12,13 +12,13 @@ from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect,
 
 from app import get_db
 from app.errors import AppError, BadRequest, DeploymentInvalid, NotFound
-from app.params import to_int
+from app.params import INT32_MAX, to_int
 from app.roles import ROLES
 from app.services import audit, jobs
-from app.services.definitions import deploy
+from app.services.definitions import deploy, layout
 from app.services.definitions import diff as process_diff
 from app.services.domain import users
-from app.services.reports import admin as admin_views
+from app.services.reports import admin as admin_reports
 from app.services.reports import projects as report_projects
 from app.services.reports import reference as reports
 from app.services.runtime import instances, migration
@@ -90,8 +90,11 @@ def clock_advance():
 @admin_only
 def index():
     with get_db().read_scope() as s:
-        view = admin_views.overview(s)
-    return render_template("admin/index.html", **view, deploy_errors=None, deploy_results=None)
+        processes = deploy.list_processes(s)
+        counts = admin_reports.instance_counts(s)
+        open_incidents = admin_reports.open_incident_count(s)
+    return render_template("admin/index.html", processes=processes, counts=counts, open_incidents=open_incidents,
+                           deploy_errors=None, deploy_results=None)
 
 
 @bp.post("/deploy")
@@ -127,10 +130,12 @@ def deploy_upload():
             flash("内容与已部署版本相同,未创建新版本 / identical content, no new version", "info")
         return redirect(url_for("admin.index"))
     with get_db().read_scope() as s:
-        view = admin_views.overview(s)
+        processes = deploy.list_processes(s)
+        counts = admin_reports.instance_counts(s)
+        open_incidents = admin_reports.open_incident_count(s)
     status = 422 if errors else 200
-    return render_template("admin/index.html", **view, deploy_errors=errors, deploy_results=results,
-                           dry_run=dry_run), status
+    return render_template("admin/index.html", processes=processes, counts=counts, open_incidents=open_incidents,
+                           deploy_errors=errors, deploy_results=results, dry_run=dry_run), status
 
 
 @bp.get("/processes/<key>")
@@ -140,33 +145,39 @@ def process_detail(key: str):
         versions = deploy.list_versions(s, key)
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
-        per_version = admin_views.active_per_version(s, key)
+        per_version = admin_reports.running_per_version(s, key)
     return render_template("admin/process.html", key=key, versions=versions, per_version=per_version)
 
 
-@bp.get("/processes/<key>/versions/<int:number>")
+@bp.get("/processes/<key>/versions/<int32:number>")
 @admin_only
 def version_detail(key: str, number: int):
     with get_db().read_scope() as s:
-        info = admin_views.version_view(s, key, number)
-    files, latest = info.pop("files"), info.pop("latest")
+        view = admin_reports.version_view(s, key, number)
     config = {"url": url_for("admin.version_diagram", key=key, number=number)}
-    return render_template("admin/version.html", v=info, files=files, latest=latest, diagram_config=config)
+    return render_template("admin/version.html", v=view["version"], files=view["files"], latest=view["latest"],
+                           diagram_config=config)
 
 
-@bp.get("/processes/<key>/versions/<int:number>/diagram.json")
+@bp.get("/processes/<key>/versions/<int32:number>/diagram.json")
 @admin_only
 def version_diagram(key: str, number: int):
     with get_db().read_scope() as s:
-        xml = admin_views.main_diagram(admin_views.get_version(s, key, number))
+        v = admin_reports.get_version(s, key, number)
+        main = next((f for f in v.files if f.filename == v.main_file), None)
+        xml = layout.add_diagram_layout(main.content).decode("utf-8") if main else None
     return jsonify({"xml": xml, "states": {}, "due": {}, "process_key": key, "version": number})
 
 
-@bp.get("/processes/<key>/versions/<int:number>/files/<path:filename>")
+@bp.get("/processes/<key>/versions/<int32:number>/files/<path:filename>")
 @admin_only
 def version_file(key: str, number: int, filename: str):
     with get_db().read_scope() as s:
-        content = admin_views.version_file(s, key, number, filename)
+        v = admin_reports.get_version(s, key, number)
+        f = next((f for f in v.files if f.filename == filename), None)
+        if f is None:
+            raise NotFound(f"文件 {filename} 不存在 / file not found")
+        content = f.content
     response = Response(content, mimetype="application/octet-stream")
     safe = filename.replace('"', "").replace("\r", "").replace("\n", "")
     response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
@@ -181,8 +192,8 @@ def process_diff_view(key: str):
         if not versions:
             raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
         latest = versions[0]["version"]
-        b = to_int(request.args.get("b"), "b", latest)
-        a = to_int(request.args.get("a"), "a", max(1, b - 1))
+        b = to_int(request.args.get("b"), "b", latest, hi=INT32_MAX)
+        a = to_int(request.args.get("a"), "a", max(1, b - 1), hi=INT32_MAX)
         diff = process_diff.diff_versions(s, key, a, b)
     return render_template("admin/diff.html", key=key, versions=versions, a=a, b=b, diff=diff)
 
@@ -192,15 +203,13 @@ def process_diff_view(key: str):
 @admin_only
 def instances_index():
     f = {k: (request.args.get(k) or "").strip() for k in ("process_key", "status", "business_key", "project_id")}
-    page = max(1, to_int(request.args.get("page"), "page", 1))
+    page = max(1, to_int(request.args.get("page"), "page", 1, hi=100_000))
     per_page = 25
     with get_db().read_scope() as s:
-        ids = None
-        if f["project_id"]:
-            ids = [i.id for i in report_projects.project_instances(s, to_int(f["project_id"], "project_id"))]
-        listing = admin_views.list_instances(s, f, page=page, per_page=per_page, instance_ids=ids)
-        items, total = listing["items"], listing["total"]
-        incidents = admin_views.list_incidents(s)
+        filters = {**f, "project_id": to_int(f["project_id"], "project_id", hi=INT32_MAX)}
+        listed = admin_reports.list_instances(s, filters, page=page, per_page=per_page, business_key_like=True)
+        items, total = listed["items"], listed["total"]
+        incidents = admin_reports.open_incidents(s)
         keys = [p["process_key"] for p in deploy.list_processes(s)]
     pages = max(1, -(-int(total) // per_page))
 
@@ -220,7 +229,7 @@ def instance_detail(instance_id: int):
     with get_db().read_scope() as s:
         inst = instances.get_instance(s, instance_id)
         info = instances.instance_view(s, inst, with_data=True)
-        events = admin_views.instance_events(s, instance_id)
+        events = admin_reports.instance_events(s, instance_id)
         for e in events:
             e["detail_text"] = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
         info["data_json"] = json.dumps(info.get("data") or {}, ensure_ascii=False, indent=2, sort_keys=True)
@@ -256,7 +265,7 @@ def instance_action(instance_id: int, action: str):
 @admin_only
 @_action
 def instance_migrate(instance_id: int):
-    to_version = to_int(request.form.get("to_version"), "to_version")
+    to_version = to_int(request.form.get("to_version"), "to_version", hi=INT32_MAX)
     if to_version is None:
         raise BadRequest("请选择目标版本 / choose the target version")
     dry_run = request.form.get("dry_run") in ("1", "on", "true")
@@ -303,8 +312,8 @@ def migrations():
         try:
             if not values["process_key"]:
                 raise BadRequest("请选择流程 / choose a process")
-            src = to_int(values["from_version"], "from_version")
-            dst = to_int(values["to_version"], "to_version")
+            src = to_int(values["from_version"], "from_version", hi=INT32_MAX)
+            dst = to_int(values["to_version"], "to_version", hi=INT32_MAX)
             if src is None or dst is None:
                 raise BadRequest("请填写源版本和目标版本 / from and to versions are required")
             with get_db().session_scope() as s:
@@ -343,8 +352,8 @@ def users_index():
 
 def _users_page(values: dict, error: str | None, status: int = 200):
     with get_db().read_scope() as s:
-        org_rows = admin_views.org_units(s)
-        user_rows = admin_views.user_list(s, {o["id"]: o for o in org_rows})
+        listing = admin_reports.users_and_orgs(s)
+        org_rows, user_rows = listing["orgs"], listing["users"]
         region_list = reports.regions(s)
     role_counts: dict[str, int] = {}
     for u in user_rows:
@@ -362,8 +371,7 @@ def users_create():
     values["roles"] = request.form.getlist("roles")
     password = request.form.get("password") or ""
     try:
-        if len(password) < 8:
-            raise BadRequest("密码至少 8 位 / password needs at least 8 characters")
+        users.check_password_policy(password, values["username"])
         if not values["roles"]:
             raise BadRequest("请至少选择一个角色 / choose at least one role")
         with get_db().session_scope() as s:
@@ -385,7 +393,7 @@ def orgs_create():
         if not values["key"] or not values["name"]:
             raise BadRequest("机构代码和名称必填 / key and name are required")
         with get_db().session_scope() as s:
-            if admin_views.org_exists(s, values["key"]):
+            if admin_reports.org_exists(s, values["key"]):
                 raise BadRequest(f"机构代码 {values['key']} 已存在 / org key exists")
             users.create_org(s, values["key"], values["name"], region_code=values["region_code"] or None,
                              type_=values["type"] or None, parent_key=values["parent"] or None)

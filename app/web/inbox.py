@@ -18,7 +18,8 @@ from app import clock
 from app.services import tasks
 from app.services.definitions import deploy
 from app.services.tasks import inbox as inbox_service
-from app.web.auth import login_required, region_name, stage_name
+from app.web.auth import login_required
+from app.web.filters import region_name, stage_name
 
 bp = Blueprint("inbox", __name__)
 

@@ -1,4 +1,4 @@
-"""站内通知: the list page, mark read, and the bell's unread count (context processor in auth)."""
+"""站内通知: the list page and mark read (the bell's count is services.domain.notifications.unread_count)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,14 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from app import get_db
 from app.errors import NotFound
+from app.models.domain import Notification
 from app.services.domain import notifications as svc
 from app.web.auth import login_required, safe_next
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
-def unread_count(user) -> int:
-    with get_db().read_scope() as s:
-        return svc.unread_count(s, user.id, user.roles or [], user.region_code)
-
-
-def _plain(row) -> dict:
+def _plain(row: Notification) -> dict:
     return {"id": row.id, "title": row.title, "body": row.body, "link": safe_next(row.link),
             "level": row.level if row.level in ("info", "warning", "danger") else "info",
             "created_at": row.created_at, "read": row.read_at is not None, "project_id": row.project_id}
@@ -37,10 +33,10 @@ def index():
 def _mark(ids: list[int]) -> int:
     user = g.user
     with get_db().session_scope() as s:
-        return svc.mark_read_for_user(s, user.id, user.roles or [], user.region_code, ids)
+        return svc.mark_visible_read(s, user.id, user.roles or [], user.region_code, ids)
 
 
-@bp.post("/<int:notification_id>/read")
+@bp.post("/<int32:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
     if not _mark([notification_id]):

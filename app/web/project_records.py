@@ -91,11 +91,9 @@ def admission(project_id: int):
     with get_db().session_scope() as s:
         p = records.get_project(s, g.user, project_id)
         access.check_project_write(g.user, p.region_code)
-        access.check_start(g.user, "library_admission")
         data = {"project_id": p.id, "project_name": p.name, "region_code": p.region_code, "tier": p.tier,
                 "stage": p.stage, "chain_code": p.chain_code,
                 "enterprise_name": p.enterprise.name if p.enterprise is not None else "", "entry_type": "project"}
-        info = instances.start_instance(s, "library_admission", data=data, business_key=f"library-{p.id}",
-                                        actor=g.user.username)
+        info = instances.start_by_hand(s, g.user, "library_admission", data=data, business_key=f"library-{p.id}")
     flash(f"已发起入库申报(流程实例 {info['id']})", "success")
     return redirect(url_for("inbox.index", tab="unit"))

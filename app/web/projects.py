@@ -25,7 +25,7 @@ def index():
     filters = {k: (request.args.get(k) or "").strip() for k in LIST_FILTERS}
     if region:
         filters["region_code"] = region
-    page = max(1, int_arg("page", 1))
+    page = max(1, int_arg("page", 1, hi=100_000))
     with get_db().read_scope() as s:
         data = report_projects.list_projects(s, region_code=region, filters=filters, page=page)
         options = reports.filter_options(s, region)
@@ -39,14 +39,14 @@ def index():
                            scoped_region=region, can_edit=access.may_edit_projects(g.user))
 
 
-@bp.get("/projects/<int:project_id>")
+@bp.get("/projects/<int32:project_id>")
 @login_required
 def detail(project_id: int):
     with get_db().read_scope() as s:
         project = report_projects.get_project(s, project_id)
         access.check_region(g.user, project.region_code)
         data = report_projects.project_detail(s, project_id)
-    selected = int_arg("instance")
+    selected = int_arg("instance", lo=1)
     diagram_instance = selected if selected in {i["id"] for i in data["instances"]} else data["main_instance_id"]
     config = {"url": url_for("projects.diagram", project_id=project_id, instance=diagram_instance)
               if diagram_instance else None, "instance_id": diagram_instance}
@@ -55,17 +55,17 @@ def detail(project_id: int):
                            can_edit=access.may_edit_projects(g.user) and access.in_jurisdiction(g.user, project.region_code))
 
 
-@bp.get("/projects/<int:project_id>/diagram.json")
+@bp.get("/projects/<int32:project_id>/diagram.json")
 @login_required
 def diagram(project_id: int):
     with get_db().read_scope() as s:
         project = report_projects.get_project(s, project_id)
         access.check_region(g.user, project.region_code)
-        data = report_projects.project_diagram(s, project_id, int_arg("instance"))
+        data = report_projects.project_diagram(s, project_id, int_arg("instance", lo=1))
     return jsonify(data)
 
 
-@bp.get("/projects/<int:project_id>/documents/<sha256>")
+@bp.get("/projects/<int32:project_id>/documents/<sha256>")
 @login_required
 def document(project_id: int, sha256: str):
     """Download a file uploaded in one of the project's tasks (jurisdiction as for the project page)."""

@@ -62,7 +62,7 @@ def board_data(factory, db, clock):
 def sign_in(page, base, username):
     page.goto(base + "/")
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("secret-pass")
+    page.get_by_label("密码").fill("Secret-pass-9")
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/inbox**")
 

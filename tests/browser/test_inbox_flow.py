@@ -78,7 +78,7 @@ def scenario(factory, db):
 def sign_in(page, base, username):
     page.goto(base + "/")
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("secret-pass")
+    page.get_by_label("密码").fill("Secret-pass-9")
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(re.compile(r".*/inbox$"))
 

@@ -28,7 +28,7 @@ def vendored():
 def sign_in(page, base, username="admin"):
     page.goto(base + "/")
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("secret-pass")
+    page.get_by_label("密码").fill("Secret-pass-9")
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/inbox**")
 

@@ -26,7 +26,7 @@ def test_cli_users_tokens_clock_deploy_and_worker(database_url, db):
     assert _cli(database_url, "db", "upgrade").returncode == 0
     bad_role = _cli(database_url, "users", "create", "zhang", "--role", "nobody")
     assert bad_role.returncode != 0 and "未知角色" in bad_role.stderr
-    ok = _cli(database_url, "users", "create", "zhang", "--role", "admin", "--password", "pw-123456")
+    ok = _cli(database_url, "users", "create", "zhang", "--role", "admin", "--password", "Pw-12345678")
     assert ok.returncode == 0, ok.stderr
     token = _cli(database_url, "tokens", "create", "zhang")
     assert token.returncode == 0 and token.stdout.strip().splitlines()[-1].startswith("ifw_")

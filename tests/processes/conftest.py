@@ -374,7 +374,7 @@ def seed_reference_data(db) -> None:
                                      ("supervisor1", ["project_supervisor"], "city_ipb"),
                                      ("nrp1", ["nrp", "factor_dept"], "nrp"),
                                      ("eco1", ["eco", "factor_dept"], "eco")):
-            users.create_user(s, username, roles, org=org, password="secret-pass",
+            users.create_user(s, username, roles, org=org, password="Secret-pass-9",
                               display_name={"simao_sc": "王服务", "supervisor1": "陈海波"}.get(username))
 
 

@@ -32,7 +32,7 @@ def people(flow, db):
                                      ("tea_chain", ["chain_group", "industry_dept"], "tea_coffee_center"),
                                      ("forest_chain", ["chain_group", "industry_dept"], "forestry"),
                                      ("deputy_a", ["committee_deputy"], "committee")):
-            users.create_user(s, username, roles, org=org, password="secret-pass")
+            users.create_user(s, username, roles, org=org, password="Secret-pass-9")
     return flow
 
 

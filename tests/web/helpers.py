@@ -12,7 +12,7 @@ def csrf(client, path: str = "/") -> str:
     return match.group(1)
 
 
-def login(client, username: str, password: str = "secret-pass"):
+def login(client, username: str, password: str = "Secret-pass-9"):
     response = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return response

@@ -19,7 +19,7 @@ ONBOARDING = (FIXTURES / "bpmn" / "onboarding.bpmn").read_bytes()
 FORMS = [(n, (FIXTURES / "bpmn" / n).read_bytes()) for n in ("ob-basic.json", "ob-basic-uischema.json")]
 
 
-def login(client, username, password="secret-pass"):
+def login(client, username, password="Secret-pass-9"):
     signed_in(client, username, password)
     return csrf(client, "/board")
 
@@ -276,23 +276,23 @@ def test_users_roles_orgs_and_create_user(client, people, db):
     html = client.get("/admin/users").get_data(as_text=True)
     assert "思茅区投资促进局" in html and "county_ipb" in html and 'for="u-username"' in html
     r = client.post("/admin/users", data={"csrf_token": token, "username": "newbie", "display_name": "新人" + XSS,
-                                          "password": "long-enough", "roles": ["county_ipb", "leader"],
+                                          "password": "Long-enough-1", "roles": ["county_ipb", "leader"],
                                           "org": "simao_ipb"})
     assert r.status_code == 302
     html = client.get("/admin/users").get_data(as_text=True)
     assert "newbie" in html and XSS not in html and XSS_ESCAPED in html
     client.post("/logout", data={"csrf_token": token})
-    newbie_token = login(client, "newbie", "long-enough")
+    newbie_token = login(client, "newbie", "Long-enough-1")
     assert client.get("/admin/users").status_code == 403
     client.post("/logout", data={"csrf_token": newbie_token})
     # errors keep the typed values
     token = login(client, "admin")
-    r = client.post("/admin/users", data={"csrf_token": token, "username": "newbie", "password": "long-enough",
+    r = client.post("/admin/users", data={"csrf_token": token, "username": "newbie", "password": "Long-enough-1",
                                           "roles": ["leader"]})
     assert r.status_code == 409 or r.status_code == 422
     assert "已存在" in r.get_data(as_text=True)
     r = client.post("/admin/users", data={"csrf_token": token, "username": "x", "password": "short", "roles": ["leader"]})
-    assert r.status_code == 422 and "至少 8 位" in r.get_data(as_text=True) and 'value="x"' in r.get_data(as_text=True)
+    assert r.status_code == 422 and "至少 10 个字符" in r.get_data(as_text=True) and 'value="x"' in r.get_data(as_text=True)
     r = client.post("/admin/orgs", data={"csrf_token": token, "key": "ninger_ipb", "name": "宁洱县投资促进局",
                                          "region_code": "530821", "type": "county_ipb"})
     assert r.status_code == 302 and "宁洱县投资促进局" in client.get("/admin/users").get_data(as_text=True)

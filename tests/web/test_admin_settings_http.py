@@ -10,7 +10,7 @@ from tests.web.helpers import csrf
 from tests.web.helpers import login as signed_in
 
 
-def login(client, username, password="secret-pass"):
+def login(client, username, password="Secret-pass-9"):
     signed_in(client, username, password)
     return csrf(client, "/board")
 

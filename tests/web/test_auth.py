@@ -14,7 +14,7 @@ def csrf(client, path="/"):
     return match.group(1)
 
 
-def login(client, username, password="secret-pass"):
+def login(client, username, password="Secret-pass-9"):
     token = csrf(client)
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
@@ -94,12 +94,12 @@ def test_login_redirects_back_to_the_requested_page_but_never_off_site(client, f
     r = client.get("/notifications")
     assert "next=" in r.headers["Location"]
     token = csrf(client)
-    r = client.post("/login?next=/notifications", data={"username": "li", "password": "secret-pass",
+    r = client.post("/login?next=/notifications", data={"username": "li", "password": "Secret-pass-9",
                                                           "csrf_token": token})
     assert r.headers["Location"].endswith("/notifications")
     client.post("/logout", data={"csrf_token": csrf(client, "/inbox")})
     token = csrf(client)
-    r = client.post("/login", data={"username": "li", "password": "secret-pass", "csrf_token": token,
+    r = client.post("/login", data={"username": "li", "password": "Secret-pass-9", "csrf_token": token,
                                     "next": "//evil.example.com/x"})
     assert r.headers["Location"].endswith("/inbox")
 

@@ -75,7 +75,7 @@ def test_every_form_post_without_or_with_a_wrong_token_is_refused(client, factor
 
     with db.session_scope() as s:
         s.add(Notification(user_id=None, role="zsw_office", title="通知"))
-    assert client.post("/login", data={"username": "off", "password": "secret-pass"}).status_code in (400, 403)
+    assert client.post("/login", data={"username": "off", "password": "Secret-pass-9"}).status_code in (400, 403)
     login(client, "off")
     posts = [f"/tasks/{xss_task}", f"/tasks/{xss_task}/claim", f"/tasks/{xss_task}/unclaim",
              "/notifications/1/read", "/notifications/read-all", "/logout"]

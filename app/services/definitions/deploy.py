@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, params
 from app.engine import BundleInvalid, compile_files
-from app.errors import DeploymentInvalid
+from app.errors import BadRequest, DeploymentInvalid
 from app.models.runtime import Job, ProcessFile, ProcessVersion
 from app.roles import ROLES
 from app.services import audit
-from app.services.definitions import occurrences
+from app.services.definitions import bpmn_xml, occurrences
 
 
 def validate_files(files: list[tuple[str, bytes]]):
@@ -26,8 +26,60 @@ def validate_files(files: list[tuple[str, bytes]]):
                                 f"{len(exc.errors)} error(s)", [e.as_dict() for e in exc.errors]) from None
 
 
+def _check_json_files(files: list[tuple[str, bytes]]) -> None:
+    """Form files go through the strict JSON reader (bounded depth, no NaN) before the validator."""
+    errors = []
+    for name, content in files:
+        if name.lower().endswith(".json"):
+            try:
+                params.loads(content, name)
+            except BadRequest as exc:
+                errors.append({"file": name, "element_id": None, "line": None, "message": exc.message})
+    if errors:
+        raise DeploymentInvalid("部署被拒绝 / deployment refused", errors)
+
+
+_DMN_CELLS = {"inputExpression": "输入表达式 / input expression", "outputEntry": "输出单元格 / output entry",
+              "inputEntry": "输入条件 / input entry"}
+
+
+def _check_dmn_expressions(files: list[tuple[str, bytes]]) -> None:
+    """DMN input expressions and output entries are Python expressions run in the restricted script
+    environment: check them at deploy like scripts. Input entries are unary tests (``> 5``, ``"a"``,
+    ``-``): checked with a placeholder subject in front when they start with an operator."""
+    from app.engine import check_code
+
+    errors = []
+    for name, content in files:
+        if not name.lower().endswith(".dmn"):
+            continue
+        try:
+            root = bpmn_xml.parse_xml(content)
+        except Exception:  # noqa: BLE001 - malformed XML is reported by the validator
+            continue
+        for node in root.iter():
+            if not isinstance(node.tag, str):
+                continue
+            kind = node.tag.rsplit("}", 1)[-1]
+            if kind not in _DMN_CELLS:
+                continue
+            text = "".join(t.text or "" for t in node if isinstance(t.tag, str) and t.tag.endswith("text")).strip()
+            if not text or text == "-":
+                continue
+            problem = check_code(f"x {text}" if kind == "inputEntry" and text[:1] in "<>=!" else text, "eval")
+            if problem and kind == "inputEntry" and "__" not in text and "import" not in text:
+                continue  # unary-test syntax the DMN engine understands (ranges, lists)
+            if problem:
+                errors.append({"file": name, "element_id": node.get("id") or node.getparent().get("id"), "line":
+                               node.sourceline, "message": f"{_DMN_CELLS[kind]}: {problem}"})
+    if errors:
+        raise DeploymentInvalid("部署被拒绝 / deployment refused", errors)
+
+
 def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, dry_run: bool = False) -> list[dict]:
     """Validate and store. Identical content returns the existing version with ``created: False``."""
+    _check_json_files(files)
+    _check_dmn_expressions(files)
     compiled = validate_files(files)
     for proc in compiled:
         if proc.timer_start:

@@ -87,6 +87,12 @@ def visible_filter(user_id: int, roles: Iterable[str], region_code: str | None):
     return or_(*conds)
 
 
+def unread_count(session, user_id: int, roles: Iterable[str], region_code: str | None) -> int:
+    """Unread notifications the user may see (one indexed COUNT; the bell of every page)."""
+    return int(session.scalar(select(func.count()).select_from(Notification).where(
+        visible_filter(user_id, roles, region_code), Notification.read_at.is_(None))) or 0)
+
+
 def list_for_user(session, user_id: int, roles: Iterable[str], region_code: str | None = None, *,
                   unread_only: bool = False, limit: int = 50) -> list[Notification]:
     stmt = select(Notification).where(visible_filter(user_id, roles, region_code))
@@ -105,16 +111,9 @@ def mark_read(session, notification_id: int, at: dt.datetime | None = None) -> b
     return True
 
 
-def unread_count(session, user_id: int, roles: Iterable[str], region_code: str | None = None) -> int:
-    """Unread notifications the user may see (one indexed COUNT)."""
-    return int(session.scalar(select(func.count()).select_from(Notification)
-                              .where(visible_filter(user_id, roles, region_code), Notification.read_at.is_(None)))
-               or 0)
-
-
-def mark_read_for_user(session, user_id: int, roles: Iterable[str], region_code: str | None,
-                       ids: list[int] | None = None) -> int:
-    """Mark the given notifications (or, without ids, up to 1,000 unread ones) read, if the user may see them."""
+def mark_visible_read(session, user_id: int, roles: Iterable[str], region_code: str | None,
+                      ids: list[int] | None = None) -> int:
+    """Mark ``ids`` (or every unread one, at most 1000) read, among those the user may see; the count."""
     visible = visible_filter(user_id, roles, region_code)
     stmt = select(Notification.id).where(visible)
     stmt = stmt.where(Notification.id.in_(ids)) if ids else stmt.where(Notification.read_at.is_(None)).limit(1000)

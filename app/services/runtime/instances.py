@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -10,10 +11,11 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.db import database_of
 from app.engine import Runner, StepResult
-from app.errors import Conflict, NotFound
+from app.errors import BadRequest, Conflict, NotFound
 from app.models.runtime import HumanTask, Incident, Instance, Job
+from app.params import check_value
 from app.roles import ROLES
-from app.services import audit
+from app.services import access, audit
 from app.services.definitions.versions import resolve_version, spec_for_version, version_number
 from app.services.runtime.change import (
     InstanceChange,
@@ -50,6 +52,38 @@ def start_instance(session: Session, process_key: str, *, data: dict | None = No
     result = runner.fire_start_timers() if fire_start_timer else runner.step()
     save_change(unit, result, new=True)
     return instance_view(session, instance, with_data=False, open_tasks=unit.open_tasks)
+
+
+BUSINESS_KEY_MAX = 200  # the column's length
+LIVE = ("running", "suspended", "error")
+
+
+def check_business_key(business_key) -> str | None:
+    if business_key is None:
+        return None
+    if not isinstance(business_key, str) or isinstance(business_key, bool):
+        raise BadRequest("business_key 必须是字符串 / business_key must be a string")
+    if len(business_key) > BUSINESS_KEY_MAX:
+        raise BadRequest(f"business_key 不能超过 {BUSINESS_KEY_MAX} 个字符 / business_key is too long")
+    return business_key
+
+
+def start_by_hand(session: Session, user, process_key: str, *, data: dict, business_key: str | None = None,
+                  version: int | None = None) -> dict:
+    """A start by a person (API, pages): permission, jurisdiction, references and duplicates are checked
+    before anything is stored (403 / 422 / 409)."""
+    business_key = check_business_key(business_key)
+    check_value(data)
+    pv = resolve_version(session, process_key, version)
+    access.check_start(session, user, pv.process_key, data, timer_start=bool(pv.timer_start),
+                       message_start=bool(pv.message_starts))
+    if business_key is not None and session.scalar(select(Instance.id).where(
+            Instance.process_key == pv.process_key, Instance.business_key == business_key,
+            Instance.status.in_(LIVE)).limit(1)):
+        raise Conflict(f"流程 {pv.process_key} 已有业务键为 {business_key} 的进行中实例 / a running instance with "
+                       f"this business key exists", [{"message": "duplicate", "business_key": business_key}])
+    return start_instance(session, pv.process_key, data=data, business_key=business_key, version=version,
+                          actor=user.username)
 
 
 def cancel_instance(session: Session, instance_id: int, actor: str) -> dict:
@@ -123,14 +157,26 @@ def element_states(session: Session, instance: Instance) -> dict[str, str]:
 
 def _jsonable(value):
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items() if not callable(v)}
+        return {_jsonable(str(k)): _jsonable(v) for k, v in value.items() if not callable(v)}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN / Infinity are not JSON
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
+    if isinstance(value, int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def task_summary(task: HumanTask) -> dict:

@@ -10,7 +10,7 @@ from app.db import after_savepoint_rollback
 from app.engine import StepResult
 from app.errors import Conflict, NotFound
 from app.models.runtime import Instance, MessageSubscription, ProcessVersion
-from app.services import audit
+from app.services import access, audit
 from app.services.runtime import instances
 from app.services.runtime.change import InstanceChange, apply_change
 
@@ -24,8 +24,10 @@ def _matches(session: Session, sub: MessageSubscription, correlation: dict) -> b
 
 
 def send_message(session: Session, name: str, *, business_key: str | None = None, correlation: dict | None = None,
-                 data: dict | None = None, actor: str = "system", broadcast: bool = False) -> dict:
-    """Deliver ``name`` to waiting instances, or start instances whose message start event catches it."""
+                 data: dict | None = None, actor: str = "system", broadcast: bool = False, user=None) -> dict:
+    """Deliver ``name`` to waiting instances, or start instances whose message start event catches it.
+
+    ``user``: a person sending (API); ``access.check_message`` refuses before anything is delivered."""
     correlation = correlation or {}
     stmt = select(MessageSubscription).where(MessageSubscription.name == name)
     if business_key is not None:
@@ -36,6 +38,13 @@ def send_message(session: Session, name: str, *, business_key: str | None = None
     if len(targets) > 1 and not broadcast:
         raise Conflict(f"有 {len(targets)} 个实例在等待消息 {name},请提供关联条件或设为广播 / several instances wait "
                        f"for this message; correlate or broadcast", [{"message": "ambiguous", "instances": targets}])
+    if user is not None:
+        access.check_message(session, user, name, [session.get(Instance, i) for i in targets], broadcast=broadcast,
+                             start_data={**(data or {}), **correlation} if not targets else None)
+        if not targets:
+            for version in _message_start_versions(session, name):
+                access.check_start(session, user, version.process_key, {**(data or {}), **correlation},
+                                   message_start=True)
     delivered, refused = [], []
     for instance_id in targets:
         def deliver(unit: InstanceChange) -> StepResult:

@@ -84,10 +84,12 @@ def _update_task_row(session: Session, row: dict, view, scope: dict) -> None:
 
 
 def _int(value):
+    """A project id for the 32-bit column, or None (data may hold anything)."""
     try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
+        number = int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is not None and -2**31 <= number < 2**31 else None
 
 
 def _str(value):

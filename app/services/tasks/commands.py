@@ -12,6 +12,7 @@ from app.engine import StepResult, element_instructions
 from app.errors import Conflict, NotAllowed, NotFound
 from app.models.auth import User
 from app.models.runtime import HumanTask, Instance
+from app.params import check_value
 from app.services import audit
 from app.services.access import can_act_on_task, can_see_task, check_act_on_task
 from app.services.definitions.versions import load_form, spec_for_version
@@ -58,6 +59,8 @@ def _expanded_form(session: Session, instance: Instance, task, schema: dict | No
 
 def claim_task(session: Session, user: User, task_id: str) -> dict:
     task = get_task(session, task_id)
+    if not can_see_task(user, task):  # before any conflict: who claimed it is not for everyone to learn
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if task.assignee and task.assignee != user.username:
@@ -78,6 +81,8 @@ def claim_task(session: Session, user: User, task_id: str) -> dict:
 
 def unclaim_task(session: Session, user: User, task_id: str) -> dict:
     task = get_task(session, task_id)
+    if not can_see_task(user, task):
+        raise NotAllowed("你不是此任务的候选人 / you are not a candidate for this task")
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if task.assignee is None:
@@ -97,7 +102,7 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     check_act_on_task(user, task)
-    task.draft = data
+    task.draft = check_value(data or {})
 
 
 _TASK_WITH_VERSION = (select(HumanTask.__table__, Instance.version_id.label("_version_id"))
@@ -111,6 +116,7 @@ _MARK_COMPLETED = (update(HumanTask.__table__)
 
 def complete_task(session: Session, user: User, task_id: str, data: dict | None) -> dict:
     """Validate against the version's form, then complete under the instance lock (one transaction)."""
+    check_value(data or {})
     found = session.execute(_TASK_WITH_VERSION, {"task_id": task_id}).mappings().first()
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在 / task not found")

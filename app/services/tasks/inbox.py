@@ -6,12 +6,16 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.errors import BadRequest
 from app.models.auth import User
 from app.models.runtime import HumanTask
 from app.services.access import visible_tasks
 from app.services.runtime.instances import task_summary
 
 FILTERS = ("process_key", "instance_id", "element_id", "stage", "region_code", "tier", "warning", "lane")
+
+
+MAX_SEARCH = 100
 
 
 def list_tasks(session: Session, user: User, *, filters: dict | None = None, page: int = 1, per_page: int = 20,
@@ -28,7 +32,10 @@ def list_tasks(session: Session, user: User, *, filters: dict | None = None, pag
     if filters.get("due") == "overdue":
         cond.append(HumanTask.due_at < clock.now())
     if search:
-        cond.append(HumanTask.project_name.contains(search) | HumanTask.name.contains(search))
+        if len(search) > MAX_SEARCH:
+            raise BadRequest(f"搜索内容不能超过 {MAX_SEARCH} 个字符 / search text is too long")
+        cond.append(HumanTask.project_name.contains(search, autoescape=True)
+                    | HumanTask.name.contains(search, autoescape=True))
     total = session.scalar(select(func.count()).select_from(HumanTask).where(*cond))
     order = [HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at] if sort == "due" \
         else [HumanTask.created_at.desc()]

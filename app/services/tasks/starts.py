@@ -1,4 +1,4 @@
-"""发起流程: the processes a user may start (``access.can_start``) and their start forms.
+"""发起流程: the processes a user may start (declared in ``roles.START_PERMISSIONS``) and their start forms.
 
 A start form is a JSON Schema built here per process (the city's diagrams have no start-event form):
 project-bound processes pick a project of the user's jurisdiction (``project_id`` with a ``oneOf`` list);
@@ -12,12 +12,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.errors import NotAllowed, NotFound
 from app.models.domain import Project, TimelineEvent
 from app.models.runtime import Instance
+from app.roles import START_PERMISSIONS
 from app.services import access
 from app.services.definitions.deploy import list_processes
-from app.services.runtime.instances import start_instance
+from app.services.runtime.instances import start_by_hand
 from app.services.tasks import forms
 
 PROJECT_PROCESSES = {"library_admission": "library", "project_lifecycle": "project", "project_prereview": "prereview",
@@ -31,7 +32,9 @@ EXTRA_FIELDS = {
 
 
 def startable(session: Session, user) -> list[dict]:
-    return [p for p in list_processes(session) if access.can_start(user, p["process_key"])]
+    """Processes with a declared start permission the user holds (roles.START_PERMISSIONS)."""
+    return [p for p in list_processes(session)
+            if p["process_key"] in START_PERMISSIONS and access.may_start(user, p["process_key"])]
 
 
 def _projects(session: Session, user, process_key: str) -> list[Project]:
@@ -49,7 +52,8 @@ def _projects(session: Session, user, process_key: str) -> list[Project]:
 
 
 def start_form(session: Session, user, process_key: str) -> dict:
-    access.check_start(user, process_key)
+    if process_key not in START_PERMISSIONS or not access.may_start(user, process_key):
+        raise NotAllowed(f"您的角色不能发起流程 {process_key} / your role may not start this process")
     if process_key not in {p["process_key"] for p in list_processes(session)}:
         raise NotFound(f"流程 {process_key} 未部署 / process {process_key} is not deployed")
     props: dict = {}
@@ -82,4 +86,4 @@ def start(session: Session, user, process_key: str, data: dict) -> dict:
         if process_key == "project_lifecycle":
             payload["stage"] = "S1_PLAN" if p.stage == "DONE" else p.stage
         business_key = f"{PROJECT_PROCESSES[process_key]}-{p.id}"
-    return start_instance(session, process_key, data=payload, business_key=business_key, actor=user.username)
+    return start_by_hand(session, user, process_key, data=payload, business_key=business_key)
