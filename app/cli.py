@@ -85,6 +85,9 @@ def deploy(path, author, forms_dir, dry_run):
     for r in results:
         state = "created" if r["created"] else ("valid" if r.get("dry_run") else "unchanged")
         click.echo(f"{r['process_key']} v{r['version'] or '-'} {state} {r['hash'][:12]}")
+        for w in r.get("warnings", []):
+            where = ":".join(str(x) for x in (w.get("file"), w.get("line")) if x)
+            click.echo(f"warning: {where} [{w.get('element_id') or '-'}] {w.get('message')}", err=True)
     click.echo(len(results))
 
 

@@ -76,7 +76,7 @@ def create_deployment(session, user):
     dry_run = request.args.get("dry_run") in ("1", "true")
     versions = deploy.deploy_files(session, files, author=user.username, dry_run=dry_run)
     status = 201 if any(v["created"] for v in versions) else 200
-    return {"versions": versions}, status
+    return {"versions": versions, "warnings": [w for v in versions for w in v.get("warnings", [])]}, status
 
 
 @bp.get("/processes")

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
+from app.engine.lint import lint_process
 from app.engine.runtime import SERIALIZER_VERSION, dump_spec
 from app.engine.scripting import check_code
 
@@ -50,9 +51,10 @@ class FileError:
 
 
 class BundleInvalid(Exception):
-    def __init__(self, errors: list[FileError]):
+    def __init__(self, errors: list[FileError], warnings: list[FileError] | None = None):
         super().__init__("; ".join(e.message for e in errors))
         self.errors = errors
+        self.warnings = warnings or []
 
 
 @dataclass
@@ -66,6 +68,7 @@ class CompiledProcess:
     content_hash: str
     timer_start: dict | None = None
     message_starts: list[str] = field(default_factory=list)
+    warnings: list[FileError] = field(default_factory=list)  # lint warnings (app/engine/lint.py)
 
 
 def _kind(filename: str) -> str | None:
@@ -351,6 +354,8 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
     parser = SpiffBpmnParser(validator=VALIDATOR)
     process_file: dict[str, str] = {}
     executable: list[tuple[str, str, str | None]] = []  # (pid, file, name)
+    warnings: dict[str, list[FileError]] = {}
+    bundle_pids = {p.get("id") for _c, t in ctx.bpmn.values() for p in t.getroot().iterfind("bpmn:process", NS)}
     for name, (_content, tree) in ctx.dmn.items():
         try:
             parser.add_dmn_xml(tree.getroot(), filename=name)
@@ -374,6 +379,10 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
                 executable.append((pid, name, proc.get("name")))
                 process_file[pid] = name
                 errors.extend(_check_process(name, tree, proc, ctx, operators, roles))
+                found_w = warnings.setdefault(pid, [])
+                lint_process(proc, bundle_pids,
+                             lambda el, m, f=name: errors.append(FileError(f, m, el.get("id"), el.sourceline)),
+                             lambda el, m, f=name, w=found_w: w.append(FileError(f, m, el.get("id"), el.sourceline)))
         if not found:
             first = processes[0] if processes else root
             errors.append(FileError(name, "没有可执行流程(请将流程的 isExecutable 设为 true) / no executable process "
@@ -391,7 +400,7 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
             element, line = _locate(tree, str(exc))
             errors.append(FileError(name, _humanize(f"{type(exc).__name__}: {exc}"), element, line))
     if errors:
-        raise BundleInvalid(errors)
+        raise BundleInvalid(errors, [w for ws in warnings.values() for w in ws])
     compiled = []
     for pid, name, pname in executable:
         tree = ctx.bpmn[name][1]
@@ -431,9 +440,9 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
                     used[ref] = ("form", ctx.forms[ref])
         timer_start, message_starts = _start_events(tree, pid)
         compiled.append(CompiledProcess(pid, pname, name, spec_json, SERIALIZER_VERSION, used, _hash(used),
-                                        timer_start, message_starts))
+                                        timer_start, message_starts, warnings.get(pid, [])))
     if errors:
-        raise BundleInvalid(errors)
+        raise BundleInvalid(errors, [w for ws in warnings.values() for w in ws])
     return compiled
 
 

@@ -18,8 +18,10 @@ def validate_files(files: list[tuple[str, bytes]]):
     try:
         return compile_files(files, operation_names(), set(ROLES))
     except BundleInvalid as exc:
-        raise DeploymentInvalid(f"部署被拒绝:{len(exc.errors)} 处错误 / deployment refused: "
-                                f"{len(exc.errors)} error(s)", [e.as_dict() for e in exc.errors]) from None
+        err = DeploymentInvalid(f"部署被拒绝:{len(exc.errors)} 处错误 / deployment refused: "
+                                f"{len(exc.errors)} error(s)", [e.as_dict() for e in exc.errors])
+        err.warnings = [w.as_dict() for w in exc.warnings]
+        raise err from None
 
 
 def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, dry_run: bool = False) -> list[dict]:
@@ -37,12 +39,13 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, 
     for proc in compiled:
         existing = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == proc.process_key,
                                                                ProcessVersion.content_hash == proc.content_hash))
+        warnings = [w.as_dict() for w in proc.warnings]
         if existing is not None:
-            results.append(_summary(existing, created=False))
+            results.append({**_summary(existing, created=False), "warnings": warnings})
             continue
         if dry_run:
             results.append({"process_key": proc.process_key, "version": None, "hash": proc.content_hash,
-                            "created": False, "dry_run": True})
+                            "created": False, "dry_run": True, "warnings": warnings})
             continue
         latest = session.scalar(select(func.max(ProcessVersion.version))
                                 .where(ProcessVersion.process_key == proc.process_key)) or 0
@@ -59,7 +62,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, 
         audit.record(session, "deploy", author, detail={"process_key": version.process_key, "version": version.version,
                                                         "hash": version.content_hash,
                                                         "files": sorted(proc.files)})
-        results.append(_summary(version, created=True))
+        results.append({**_summary(version, created=True), "warnings": warnings})
     return results
 
 

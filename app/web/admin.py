@@ -107,6 +107,8 @@ def deploy_upload():
             flash("部署成功:" + "、".join(f"{r['process_key']} v{r['version']}" for r in created), "success")
         else:
             flash("内容与已部署版本相同,未创建新版本 / identical content, no new version", "info")
+        for w in [w for r in results for w in r.get("warnings", [])][:20]:
+            flash(f"提示 / warning:{w['file']} · {w.get('element_id') or '-'} · {w['message']}", "info")
         return redirect(url_for("admin.index"))
     with _db().read_scope() as s:
         processes = deploy.list_processes(s)

@@ -127,8 +127,10 @@ def validate():
     try:
         compiled = deploy.validate_files(files)
     except DeploymentInvalid as exc:
-        return jsonify({"valid": False, "errors": exc.errors, "files": [n for n, _ in files], "keys": keys})
+        return jsonify({"valid": False, "errors": exc.errors, "warnings": getattr(exc, "warnings", []),
+                        "files": [n for n, _ in files], "keys": keys})
     return jsonify({"valid": True, "errors": [], "files": [n for n, _ in files],
+                    "warnings": [w.as_dict() for c in compiled for w in c.warnings],
                     "processes": [{"process_key": c.process_key, "name": c.name} for c in compiled]})
 
 
@@ -141,8 +143,8 @@ def deploy_diagram():
             files, _keys = _bundle(s, filename, xml, _key_hint())
             versions = deploy.deploy_files(s, files, author=g.user.username)
     except DeploymentInvalid as exc:
-        return jsonify({"errors": exc.errors}), 422
+        return jsonify({"errors": exc.errors, "warnings": getattr(exc, "warnings", [])}), 422
     for v in versions:
         v["url"] = url_for("admin.process_detail", key=v["process_key"])
     status = 201 if any(v["created"] for v in versions) else 200
-    return jsonify({"versions": versions}), status
+    return jsonify({"versions": versions, "warnings": [w for v in versions for w in v.get("warnings", [])]}), status

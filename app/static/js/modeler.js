@@ -169,53 +169,85 @@
     // ------------------------------------------------------------------ validation
     function clearMarkers() {
       var canvas = svc("canvas");
-      state.markers.forEach(function (id) { try { canvas.removeMarker(id, "has-error"); } catch (e) { /* gone */ } });
+      state.markers.forEach(function (m) { try { canvas.removeMarker(m.id, m.cls); } catch (e) { /* gone */ } });
       state.markers = [];
+      try { svc("overlays").remove({ type: "lint" }); } catch (e) { /* nothing imported */ }
     }
 
-    function renderProblems(errors) {
+    function problemItem(err, level, registry, canvas) {
+      var li = document.createElement("li");
+      li.className = level === "warning" ? "problem problem-warning" : "problem";
+      li.setAttribute("data-level", level);
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "btn-link problem-link";
+      var where = [err.file, err.element_id, err.line ? "第 " + err.line + " 行" : null].filter(Boolean).join(" · ");
+      var strong = document.createElement("strong");
+      strong.textContent = (level === "warning" ? "提示:" : "错误:") + (where || "(整体)");
+      var msg = document.createElement("span");
+      msg.className = "problem-message";
+      msg.textContent = err.message;
+      btn.appendChild(strong);
+      btn.appendChild(document.createElement("br"));
+      btn.appendChild(msg);
+      var element = err.element_id ? registry.get(err.element_id) : null;
+      if (element) {
+        btn.addEventListener("click", function () {
+          if (element !== canvas.getRootElement()) {
+            svc("selection").select(element);
+            try { canvas.scrollToElement(element); } catch (e) { /* older canvas */ }
+          } else {
+            svc("selection").select(null);
+            showProps(null);
+          }
+          canvasEl.focus();
+        });
+      } else {
+        btn.disabled = !err.element_id;
+      }
+      li.setAttribute("data-element", err.element_id || "");
+      li.appendChild(btn);
+      return li;
+    }
+
+    function addOverlay(element, level, messages) {
+      var badge = document.createElement("span");
+      badge.className = "lint-badge lint-" + level;
+      badge.setAttribute("data-lint-element", element.id);
+      badge.setAttribute("data-level", level);
+      badge.setAttribute("role", "img");
+      badge.setAttribute("aria-label", (level === "error" ? "错误:" : "提示:") + messages.join(";"));
+      badge.title = messages.join("\n");
+      badge.textContent = level === "error" ? "✕" + (messages.length > 1 ? messages.length : "")
+                                            : "!" + (messages.length > 1 ? messages.length : "");
+      svc("overlays").add(element.id, "lint", { position: { top: -10, right: 10 }, html: badge });
+    }
+
+    function renderProblems(errors, warnings) {
+      warnings = warnings || [];
       clearMarkers();
       problemList.textContent = "";
       problemCount.textContent = String(errors.length);
+      var warnCount = document.getElementById("warning-count");
+      if (warnCount) { warnCount.textContent = String(warnings.length); }
       var registry = svc("elementRegistry");
       var canvas = svc("canvas");
-      errors.forEach(function (err) {
-        var li = document.createElement("li");
-        li.className = "problem";
-        var btn = document.createElement("button");
-        btn.type = "button";
-        btn.className = "btn-link problem-link";
-        var where = [err.file, err.element_id, err.line ? "第 " + err.line + " 行" : null].filter(Boolean).join(" · ");
-        var strong = document.createElement("strong");
-        strong.textContent = where || "(整体)";
-        var msg = document.createElement("span");
-        msg.className = "problem-message";
-        msg.textContent = err.message;
-        btn.appendChild(strong);
-        btn.appendChild(document.createElement("br"));
-        btn.appendChild(msg);
-        var element = err.element_id ? registry.get(err.element_id) : null;
-        if (element) {
-          if (element !== canvas.getRootElement()) {
-            canvas.addMarker(element.id, "has-error");
-            state.markers.push(element.id);
-          }
-          btn.addEventListener("click", function () {
-            if (element !== canvas.getRootElement()) {
-              svc("selection").select(element);
-              try { canvas.scrollToElement(element); } catch (e) { /* older canvas */ }
-            } else {
-              svc("selection").select(null);
-              showProps(null);
-            }
-            canvasEl.focus();
-          });
-        } else {
-          btn.disabled = !err.element_id;
-        }
-        li.setAttribute("data-element", err.element_id || "");
-        li.appendChild(btn);
-        problemList.appendChild(li);
+      var byElement = {};
+      [["error", errors], ["warning", warnings]].forEach(function (pair) {
+        pair[1].forEach(function (err) {
+          problemList.appendChild(problemItem(err, pair[0], registry, canvas));
+          var element = err.element_id ? registry.get(err.element_id) : null;
+          if (!element || element === canvas.getRootElement() || element.type === "label") { return; }
+          var key = element.id + "|" + pair[0];
+          (byElement[key] = byElement[key] || { element: element, level: pair[0], messages: [] }).messages.push(err.message);
+        });
+      });
+      Object.keys(byElement).forEach(function (key) {
+        var entry = byElement[key];
+        var cls = entry.level === "error" ? "has-error" : "has-warning";
+        canvas.addMarker(entry.element.id, cls);
+        state.markers.push({ id: entry.element.id, cls: cls });
+        try { addOverlay(entry.element, entry.level, entry.messages); } catch (e) { /* element without bounds */ }
       });
     }
 
@@ -232,9 +264,11 @@
         if (seq !== state.seq) { return; }
         var errors = (res.data && res.data.errors) || [];
         if (res.status >= 400 && !errors.length) { errors = [{ message: "校验请求失败(HTTP " + res.status + ")" }]; }
-        renderProblems(errors);
+        var warnings = (res.data && res.data.warnings) || [];
+        renderProblems(errors, warnings);
         var ok = res.status < 400 && res.data.valid;
-        validationState.textContent = ok ? "校验通过,可以部署。" : "发现 " + errors.length + " 处问题。";
+        validationState.textContent = ok ? "校验通过,可以部署" + (warnings.length ? "(" + warnings.length + " 条提示)。" : "。")
+                                         : "发现 " + errors.length + " 处错误" + (warnings.length ? "、" + warnings.length + " 条提示" : "") + "。";
         validationState.className = ok ? "validation-ok small" : "text-error small";
         canvasEl.setAttribute("data-valid", ok ? "true" : "false");
       }).catch(function (err) {
@@ -319,11 +353,12 @@
             refreshHeader();
             if (titleEl) { titleEl.textContent = versions[0].process_key + " v" + versions[0].version; }
           }
-          renderProblems([]);
-          validationState.textContent = "已部署。";
+          var deployWarnings = res.data.warnings || [];
+          renderProblems([], deployWarnings);
+          validationState.textContent = "已部署" + (deployWarnings.length ? "(" + deployWarnings.length + " 条提示,见下)。" : "。");
         } else {
           var errors = (res.data && res.data.errors) || [{ message: "部署失败(HTTP " + res.status + ")" }];
-          renderProblems(errors);
+          renderProblems(errors, (res.data && res.data.warnings) || []);
           var p = document.createElement("p");
           p.className = "text-error";
           p.textContent = "部署被拒绝:" + errors.length + " 处错误,未保存任何内容。详见校验结果。";
