@@ -20,6 +20,11 @@ from app.web.auth import roles_required
 bp = Blueprint("modeler", __name__, url_prefix="/admin/modeler")
 
 
+def init_app(app) -> None:
+    """Chinese role names for lane labels in the modeler and every diagram viewer (bpmn-zh.js)."""
+    app.jinja_env.globals.setdefault("role_names", {r.key: r.name for r in ROLES.values()})
+
+
 def _db():
     return current_app.extensions["db"]
 

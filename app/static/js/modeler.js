@@ -119,6 +119,7 @@
     var modeler = new window.BpmnJS({
       container: canvasEl,
       keyboard: { bindTo: canvasEl },
+      additionalModules: window.InvestflowBpmn ? window.InvestflowBpmn.modules() : [],
       moddleExtensions: { spiffworkflow: SPIFF_DESCRIPTOR }
     });
     var state = { key: null, filename: null, markers: [], seq: 0, lastXml: null, selected: null };
