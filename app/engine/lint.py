@@ -147,7 +147,8 @@ def _lint_split(gateway, outs: list, warning: Report) -> None:
         warning(gateway, f"{_label(gateway)} 没有默认分支:所有条件都不成立时流程会出错 / gateway "
                          f"'{gateway.get('id')}' has no default flow")
     for flow in outs:
-        if not (flow.get("name") or "").strip():
+        # the default flow carries the default marker ("otherwise"): no label needed
+        if flow.get("id") != default and not (flow.get("name") or "").strip():
             warning(flow, f"网关 {gateway.get('id')} 的分支 {flow.get('id')} 没有标签 / gateway branch "
                           f"'{flow.get('id')}' has no label")
         if flow.get("id") != default and flow.find("bpmn:conditionExpression", NS) is None:
