@@ -108,6 +108,7 @@ class UserTaskView:
     due_at: dt.datetime | None
     warning: str
     data: dict
+    assignee: str | None = None  # a literal assignee of the diagram (camunda:assignee, see engine/camunda.py)
 
 
 @dataclass
@@ -350,6 +351,7 @@ class Runner:
                 due_at=due,
                 warning=warning,
                 data=task.data,
+                assignee=props.get("assignee") or None,
             ))
         return views
 

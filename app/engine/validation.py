@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
+from app.engine import camunda
 from app.engine.lint import lint_process
 from app.engine.runtime import SERIALIZER_VERSION, dump_spec
 from app.engine.scripting import check_code
@@ -355,6 +356,14 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
     process_file: dict[str, str] = {}
     executable: list[tuple[str, str, str | None]] = []  # (pid, file, name)
     warnings: dict[str, list[FileError]] = {}
+    for name, (content, tree) in list(ctx.bpmn.items()):  # Camunda / Zeebe / JUEL / FEEL → ours
+        tree, issues = camunda.translate(tree, set(ctx.forms), operators, roles)
+        ctx.bpmn[name] = (content, tree)
+        for level, el, message in issues:
+            found = FileError(name, message, el.get("id"), el.sourceline)
+            proc = camunda._process_of(el)
+            (errors if level == "error" else warnings.setdefault(proc.get("id") if proc is not None else "", []))\
+                .append(found)
     bundle_pids = {p.get("id") for _c, t in ctx.bpmn.values() for p in t.getroot().iterfind("bpmn:process", NS)}
     for name, (_content, tree) in ctx.dmn.items():
         try:

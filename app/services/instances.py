@@ -244,7 +244,8 @@ def _sync_tasks(session: Session, instance: Instance, views, summary: dict, new:
             lane = (view.lane or "").strip() or None
             row = dict(
                 id=task_id, instance_id=instance.id, process_key=instance.process_key, element_id=view.element_id,
-                name=view.name, lane=lane, candidate_roles=[lane] if lane else [], state="open", assignee=None,
+                name=view.name, lane=lane, candidate_roles=[lane] if lane else [], state="open",
+                assignee=getattr(view, "assignee", None),
                 form_file=view.form_file, ui_file=view.ui_file, due_at=view.due_at, warning=view.warning,
                 project_id=_int(scope.get("project_id")), project_name=_str(scope.get("project_name")),
                 region_code=_str(scope.get("region_code")), tier=_str(scope.get("tier")),
