@@ -63,8 +63,9 @@ def db_upgrade():
 @click.option("--forms", "forms_dir", type=click.Path(exists=True), default=None,
               help="folder of JSON Schema forms (default: forms/ beside PATH when present)")
 @click.option("--dry-run", is_flag=True, help="validate only")
+@click.option("--note", default=None, help="change note stored with each new version")
 @with_appcontext
-def deploy(path, author, forms_dir, dry_run):
+def deploy(path, author, forms_dir, dry_run, note):
     """Validate and deploy BPMN/DMN/forms from PATH (a folder or a file)."""
     from pathlib import Path
 
@@ -76,7 +77,8 @@ def deploy(path, author, forms_dir, dry_run):
         forms_dir = candidate if candidate.is_dir() else None
     try:
         with _db().session_scope() as session:
-            results = svc.deploy_folder(session, path, author, forms_dir=forms_dir, dry_run=dry_run)
+            results = svc.deploy_folder(session, path, author, forms_dir=forms_dir, dry_run=dry_run,
+                                        note=note)
     except AppError as exc:
         for err in exc.errors:
             where = ":".join(str(x) for x in (err.get("file"), err.get("line")) if x)

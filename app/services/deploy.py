@@ -24,8 +24,10 @@ def validate_files(files: list[tuple[str, bytes]]):
         raise err from None
 
 
-def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, dry_run: bool = False) -> list[dict]:
-    """Validate and store. Identical content returns the existing version with ``created: False``."""
+def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, dry_run: bool = False,
+                 note: str | None = None) -> list[dict]:
+    """Validate and store. Identical content returns the existing version with ``created: False``.
+    ``note`` (the change note of the modeler's deploy dialog) is stored with each new version."""
     compiled = validate_files(files)
     for proc in compiled:
         if proc.timer_start:
@@ -53,6 +55,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, 
             process_key=proc.process_key, name=proc.name, version=latest + 1, content_hash=proc.content_hash,
             main_file=proc.main_file, spec_json=proc.spec_json, serializer_version=proc.serializer_version,
             timer_start=proc.timer_start, message_starts=proc.message_starts, author=author, created_at=clock.now(),
+            change_note=(note or "").strip() or None,
         )
         version.files = [ProcessFile(filename=name, kind=kind, content=content)
                          for name, (kind, content) in proc.files.items()]
@@ -61,7 +64,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, 
         _reschedule_timer_start(session, version)
         audit.record(session, "deploy", author, detail={"process_key": version.process_key, "version": version.version,
                                                         "hash": version.content_hash,
-                                                        "files": sorted(proc.files)})
+                                                        "files": sorted(proc.files), "note": version.change_note})
         results.append({**_summary(version, created=True), "warnings": warnings})
     return results
 
@@ -96,12 +99,13 @@ def read_folder(path) -> list[tuple[str, bytes]]:
     return files
 
 
-def deploy_folder(session: Session, path, author: str, forms_dir=None, dry_run: bool = False) -> list[dict]:
+def deploy_folder(session: Session, path, author: str, forms_dir=None, dry_run: bool = False,
+                  note: str | None = None) -> list[dict]:
     files = read_folder(path)
     if forms_dir is not None:
         names = {n for n, _ in files}
         files += [(n, c) for n, c in read_folder(forms_dir) if n not in names and n.endswith(".json")]
-    return deploy_files(session, files, author, dry_run=dry_run)
+    return deploy_files(session, files, author, dry_run=dry_run, note=note)
 
 
 def list_processes(session: Session) -> list[dict]:
@@ -121,4 +125,4 @@ def list_versions(session: Session, key: str) -> list[dict]:
                                .order_by(ProcessVersion.version.desc())).all()
     return [{"id": v.id, "process_key": v.process_key, "version": v.version, "name": v.name, "hash": v.content_hash,
              "author": v.author, "created_at": v.created_at.isoformat(), "main_file": v.main_file,
-             "files": [f.filename for f in v.files]} for v in versions]
+             "change_note": v.change_note, "files": [f.filename for f in v.files]} for v in versions]

@@ -68,6 +68,7 @@ def index():
     config = {
         "initial": initial,
         "validate_url": url_for("modeler.validate"),
+        "preview_url": url_for("modeler.preview"),
         "deploy_url": url_for("modeler.deploy_diagram"),
         "admin_process_url": url_for("admin.process_detail", key="__KEY__"),
         "roles": [{"key": r.key, "name": r.name} for r in ROLES.values()],
@@ -139,14 +140,62 @@ def validate():
                     "processes": [{"process_key": c.process_key, "name": c.name} for c in compiled]})
 
 
+NOTE_MAX = 2000
+
+
+def _note() -> str:
+    body = request.get_json(silent=True) or {}
+    note = body.get("note") if isinstance(body, dict) else None
+    note = note.strip() if isinstance(note, str) else ""
+    if not note:
+        raise BadRequest("请填写变更说明(部署前必填) / a change note is required to deploy")
+    if len(note) > NOTE_MAX:
+        raise BadRequest(f"变更说明最多 {NOTE_MAX} 字 / change note too long")
+    return note
+
+
+@bp.post("/preview")
+@roles_required("admin")
+def preview():
+    """What a deploy would do: validation, warnings and, per process key, the diff against the latest version."""
+    filename, xml = _payload()
+    with _db().read_scope() as s:
+        files, keys = _bundle(s, filename, xml, _key_hint())
+        bases = {}
+        for key in keys:
+            latest = _latest(s, key)
+            if latest is not None:
+                main = next((f for f in latest.files if f.filename == latest.main_file), None)
+                bases[key] = {"version": latest.version, "hash": latest.content_hash,
+                              "content": main.content if main else b""}
+    try:
+        compiled = deploy.validate_files(files)
+    except DeploymentInvalid as exc:
+        return jsonify({"valid": False, "errors": exc.errors, "warnings": getattr(exc, "warnings", [])})
+    processes = []
+    for c in compiled:
+        base = bases.get(c.process_key)
+        entry = {"process_key": c.process_key, "name": c.name, "base_version": base["version"] if base else None,
+                 "identical": bool(base and base["hash"] == c.content_hash)}
+        if base:
+            try:
+                entry["diff"] = process_diff.diff_documents(base["content"], xml)
+            except AppError as exc:
+                entry["error"] = exc.message
+        processes.append(entry)
+    return jsonify({"valid": True, "errors": [], "warnings": [w.as_dict() for c in compiled for w in c.warnings],
+                    "processes": processes})
+
+
 @bp.post("/deploy")
 @roles_required("admin")
 def deploy_diagram():
     filename, xml = _payload()
+    note = _note()
     try:
         with _db().session_scope() as s:
             files, _keys = _bundle(s, filename, xml, _key_hint())
-            versions = deploy.deploy_files(s, files, author=g.user.username)
+            versions = deploy.deploy_files(s, files, author=g.user.username, note=note)
     except DeploymentInvalid as exc:
         return jsonify({"errors": exc.errors, "warnings": getattr(exc, "warnings", [])}), 422
     for v in versions:

@@ -74,8 +74,9 @@ def test_lint_errors_and_warnings_show_on_the_canvas(live_server, page, screensh
     assert page.locator('.lint-badge[data-level="warning"]').count() == 2
     assert "2 条提示" in page.locator("#validation-state").inner_text()
 
-    page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="部署为新版本").click()
+    page.get_by_label("变更说明(必填,保存在版本记录中)").fill("校验演示")
+    page.get_by_role("button", name="确认部署").click()
     page.get_by_test_id("deploy-result").locator('li[data-version="1"]').wait_for()
     assert page.locator('.lint-badge[data-lint-element="gw"][data-level="warning"]').count() == 1
     assert not page.console_problems, page.console_problems

@@ -52,7 +52,8 @@ def test_admin_pages_are_for_admins_only(client, people, two_versions, user, sta
 
 
 @pytest.mark.parametrize("user,status", [("office", 403), ("county", 403), ("leader", 403)])
-@pytest.mark.parametrize("path", ["/admin/deploy", "/admin/modeler/validate", "/admin/modeler/deploy", "/admin/users",
+@pytest.mark.parametrize("path", ["/admin/deploy", "/admin/modeler/validate", "/admin/modeler/deploy",
+                                  "/admin/modeler/preview", "/admin/users",
                                   "/admin/instances/1/cancel", "/admin/migrations"])
 def test_admin_posts_are_refused_to_others(client, people, two_versions, user, status, path):
     token = login(client, user)
@@ -354,7 +355,7 @@ def test_modeler_deploy_reattaches_forms_and_lists_the_new_version(client, peopl
     token = login(client, "admin")
     edited = ONBOARDING.decode().replace('name="复审"', 'name="复审(网页修改)"')
     r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited, "filename": "onboarding.bpmn",
-                                                            "key": "onboarding"})
+                                                            "key": "onboarding", "note": "复审改名"})
     assert r.status_code == 201, r.get_json()
     version = r.get_json()["versions"][0]
     assert version["process_key"] == "onboarding" and version["version"] == 3 and version["created"]
@@ -362,6 +363,48 @@ def test_modeler_deploy_reattaches_forms_and_lists_the_new_version(client, peopl
     html = client.get("/admin/processes/onboarding/versions/3").get_data(as_text=True)
     assert "ob-basic.json" in html and "ob-basic-uischema.json" in html and "admin" in html
     r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited.replace('id="test_record"', 'id="zzz"'),
-                                                            "filename": "onboarding.bpmn"})
+                                                            "filename": "onboarding.bpmn", "note": "坏的"})
     assert r.status_code == 422 and r.get_json()["errors"][0]["element_id"] == "svc_yellow"
     assert "v4" not in client.get("/admin/processes/onboarding").get_data(as_text=True)
+
+
+def test_modeler_deploy_needs_a_change_note_stored_and_listed(client, people, two_versions, db):
+    from app.models.runtime import ProcessVersion
+
+    token = login(client, "admin")
+    edited = ONBOARDING.decode().replace('name="复审"', 'name="复审(备注)"')
+    for body in ({}, {"note": ""}, {"note": "   "}, {"note": 5}, {"note": "x" * 2001}):
+        r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited, "filename": "onboarding.bpmn",
+                                                                "key": "onboarding", **body})
+        assert r.status_code == 400 and "变更说明" in r.get_data(as_text=True), body
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="onboarding").count() == 2
+    r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited, "filename": "onboarding.bpmn",
+                                                            "key": "onboarding", "note": "复审<加备注>"})
+    assert r.status_code == 201
+    html = client.get("/admin/processes/onboarding").get_data(as_text=True)
+    row = html[html.index('data-version="3"'):]
+    assert "复审&lt;加备注&gt;" in row[:row.index("</tr>")]
+
+
+def test_modeler_preview_shows_the_diff_against_the_latest_version(client, people, two_versions, db):
+    from app.models.runtime import ProcessVersion
+
+    token = login(client, "admin")
+    edited = ONBOARDING.decode().replace('name="复审"', 'name="复审(预览)"')
+    body = _post_json(client, token, "/admin/modeler/preview", {"xml": edited, "filename": "onboarding.bpmn",
+                                                                "key": "onboarding"}).get_json()
+    assert body["valid"] is True
+    proc = body["processes"][0]
+    assert proc["process_key"] == "onboarding" and proc["base_version"] == 2 and not proc["identical"]
+    changed = {i["id"]: i for i in proc["diff"]["items"]}
+    assert changed["ut5"]["status"] == "changed"
+    # v2 renamed ut2 and changed red1: the preview compares with v2, so those read as changed back
+    assert {"ut2", "red1"} <= set(changed)
+    assert any(w["element_id"] == "escalate" for w in body["warnings"])
+    bad = _post_json(client, token, "/admin/modeler/preview", {"xml": edited.replace('id="test_record"', 'id="zzz"'),
+                                                               "filename": "onboarding.bpmn"}).get_json()
+    assert bad["valid"] is False and bad["errors"][0]["element_id"] == "svc_yellow"
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="onboarding").count() == 2
+    assert client.post("/admin/modeler/preview", json={"xml": edited}).status_code == 403  # CSRF

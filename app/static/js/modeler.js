@@ -323,53 +323,150 @@
     }
 
     // ------------------------------------------------------------------ deploy
+    // 部署为新版本 → preview (validation + diff against the latest version) in a dialog that asks for a
+    // required change note → deploy with the note.
+    var dialog = document.getElementById("deploy-dialog");
+    var diffBox = document.getElementById("deploy-diff");
+    var noteField = document.getElementById("deploy-note");
+    var noteError = document.getElementById("deploy-note-error");
+    var STATUS_ZH = { added: "新增", removed: "删除", changed: "修改", moved: "仅布局" };
+
+    function el(tag, cls, text) {
+      var node = document.createElement(tag);
+      if (cls) { node.className = cls; }
+      if (text !== undefined && text !== null) { node.textContent = text; }
+      return node;
+    }
+
+    function renderPreview(data) {
+      diffBox.textContent = "";
+      (data.processes || []).forEach(function (p) {
+        var section = el("section", "deploy-diff-process");
+        section.setAttribute("data-process", p.process_key);
+        section.appendChild(el("h3", null, (p.name || p.process_key) + "(" + p.process_key + ")"));
+        if (p.base_version === null || p.base_version === undefined) {
+          section.appendChild(el("p", "muted", "首次部署:将创建 v1。"));
+        } else if (p.identical) {
+          section.appendChild(el("p", "muted", "与 v" + p.base_version + " 内容相同,不会创建新版本。"));
+        } else if (p.diff) {
+          var sum = p.diff.summary;
+          var line = el("p", "deploy-diff-summary");
+          line.appendChild(document.createTextNode("相对 v" + p.base_version + ":"));
+          ["added", "removed", "changed", "moved"].forEach(function (k) {
+            var badge = el("span", "badge diff-" + k, STATUS_ZH[k] + " " + sum[k]);
+            badge.setAttribute("data-status", k);
+            line.appendChild(badge);
+            line.appendChild(document.createTextNode(" "));
+          });
+          section.appendChild(line);
+          var ul = el("ul", "deploy-diff-items");
+          p.diff.items.slice(0, 40).forEach(function (item) {
+            var li = el("li", "diff-" + item.status);
+            li.setAttribute("data-element", item.id);
+            li.appendChild(el("span", "badge diff-" + item.status, STATUS_ZH[item.status]));
+            li.appendChild(document.createTextNode(" " + (item.name || item.id) + "(" + item.type_name + ")"));
+            (item.changes || []).slice(0, 4).forEach(function (c) {
+              li.appendChild(el("div", "small muted", c.property + ":" + (c.before || "(无)") + " → " + (c.after || "(无)")));
+            });
+            ul.appendChild(li);
+          });
+          if (p.diff.items.length > 40) { ul.appendChild(el("li", "muted", "……另有 " + (p.diff.items.length - 40) + " 处")); }
+          section.appendChild(ul);
+        } else if (p.error) {
+          section.appendChild(el("p", "text-error", p.error));
+        }
+        diffBox.appendChild(section);
+      });
+      var warnings = data.warnings || [];
+      if (warnings.length) {
+        diffBox.appendChild(el("p", "deploy-warnings", "提示 " + warnings.length + " 条(不影响部署,见校验结果)。"));
+      }
+    }
+
+    function showDeployResult(res) {
+      deployCard.hidden = false;
+      deployBody.textContent = "";
+      if (res.status === 201 || res.status === 200) {
+        var versions = res.data.versions || [];
+        var ul = document.createElement("ul");
+        versions.forEach(function (v) {
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = v.url || config.admin_process_url.replace("__KEY__", encodeURIComponent(v.process_key));
+          a.textContent = v.process_key + " v" + v.version;
+          li.appendChild(a);
+          li.appendChild(document.createTextNode(v.created ? " — 已部署为新版本" : " — 内容未变化,沿用已有版本"));
+          li.setAttribute("data-version", v.version);
+          ul.appendChild(li);
+        });
+        deployBody.appendChild(ul);
+        var created = versions.filter(function (v) { return v.created; });
+        say(created.length ? "部署成功:" + created.map(function (v) { return v.process_key + " v" + v.version; }).join("、")
+                           : "内容与已部署版本相同,未创建新版本。");
+        if (versions[0]) {
+          state.key = versions[0].process_key;
+          refreshHeader();
+          if (titleEl) { titleEl.textContent = versions[0].process_key + " v" + versions[0].version; }
+        }
+        var deployWarnings = res.data.warnings || [];
+        renderProblems([], deployWarnings);
+        validationState.textContent = "已部署" + (deployWarnings.length ? "(" + deployWarnings.length + " 条提示,见下)。" : "。");
+      } else {
+        var errors = (res.data && res.data.errors) || [{ message: "部署失败(HTTP " + res.status + ")" }];
+        renderProblems(errors, (res.data && res.data.warnings) || []);
+        var p = document.createElement("p");
+        p.className = "text-error";
+        p.textContent = "部署被拒绝:" + errors.length + " 处错误,未保存任何内容。详见校验结果。";
+        deployBody.appendChild(p);
+        say("部署被拒绝。", true);
+      }
+    }
+
     function deploy() {
       var btn = document.querySelector('[data-action="deploy"]');
       btn.disabled = true;
-      say("正在部署…");
+      say("正在检查将要部署的变化…");
       return currentXml().then(function (xml) {
-        return postJSON(config.deploy_url, { xml: xml, filename: state.filename, key: state.key });
+        state.pendingXml = xml;
+        return postJSON(config.preview_url, { xml: xml, filename: state.filename, key: state.key });
       }).then(function (res) {
-        deployCard.hidden = false;
-        deployBody.textContent = "";
-        if (res.status === 201 || res.status === 200) {
-          var versions = res.data.versions || [];
-          var ul = document.createElement("ul");
-          versions.forEach(function (v) {
-            var li = document.createElement("li");
-            var a = document.createElement("a");
-            a.href = v.url || config.admin_process_url.replace("__KEY__", encodeURIComponent(v.process_key));
-            a.textContent = v.process_key + " v" + v.version;
-            li.appendChild(a);
-            li.appendChild(document.createTextNode(v.created ? " — 已部署为新版本" : " — 内容未变化,沿用已有版本"));
-            li.setAttribute("data-version", v.version);
-            ul.appendChild(li);
-          });
-          deployBody.appendChild(ul);
-          var created = versions.filter(function (v) { return v.created; });
-          say(created.length ? "部署成功:" + created.map(function (v) { return v.process_key + " v" + v.version; }).join("、")
-                             : "内容与已部署版本相同,未创建新版本。");
-          if (versions[0]) {
-            state.key = versions[0].process_key;
-            refreshHeader();
-            if (titleEl) { titleEl.textContent = versions[0].process_key + " v" + versions[0].version; }
-          }
-          var deployWarnings = res.data.warnings || [];
-          renderProblems([], deployWarnings);
-          validationState.textContent = "已部署" + (deployWarnings.length ? "(" + deployWarnings.length + " 条提示,见下)。" : "。");
-        } else {
-          var errors = (res.data && res.data.errors) || [{ message: "部署失败(HTTP " + res.status + ")" }];
+        if (res.status >= 400 || !res.data.valid) {
+          var errors = (res.data && res.data.errors) || [{ message: "检查失败(HTTP " + res.status + ")" }];
           renderProblems(errors, (res.data && res.data.warnings) || []);
-          var p = document.createElement("p");
-          p.className = "text-error";
-          p.textContent = "部署被拒绝:" + errors.length + " 处错误,未保存任何内容。详见校验结果。";
-          deployBody.appendChild(p);
-          say("部署被拒绝。", true);
+          say("有 " + errors.length + " 处错误,不能部署。详见校验结果。", true);
+          return;
         }
+        renderPreview(res.data);
+        noteField.value = "";
+        noteError.hidden = true;
+        if (typeof dialog.showModal === "function") { dialog.showModal(); } else { dialog.setAttribute("open", ""); }
+        noteField.focus();
+        say("请确认变化并填写变更说明。");
       }).catch(function (err) {
         say("部署失败:" + (err && err.message ? err.message : err), true);
       }).then(function () { btn.disabled = false; });
     }
+
+    function closeDialog() {
+      if (typeof dialog.close === "function") { dialog.close(); } else { dialog.removeAttribute("open"); }
+    }
+
+    document.getElementById("deploy-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var note = noteField.value.trim();
+      if (!note) { noteError.hidden = false; noteField.focus(); return; }
+      var confirmBtn = document.getElementById("deploy-confirm");
+      confirmBtn.disabled = true;
+      say("正在部署…");
+      postJSON(config.deploy_url, { xml: state.pendingXml, filename: state.filename, key: state.key, note: note })
+        .then(function (res) { closeDialog(); showDeployResult(res); })
+        .catch(function (err) { say("部署失败:" + (err && err.message ? err.message : err), true); })
+        .then(function () { confirmBtn.disabled = false; });
+    });
+    document.getElementById("deploy-cancel").addEventListener("click", function () {
+      closeDialog();
+      say("已取消部署。");
+    });
 
     // ------------------------------------------------------------------ properties panel
     // Every field is read from the business object when an element is selected and written back by
