@@ -194,7 +194,13 @@ def process_diff_view(key: str):
         b = to_int(request.args.get("b"), "b", latest)
         a = to_int(request.args.get("a"), "a", max(1, b - 1))
         diff = process_diff.diff_versions(s, key, a, b)
-    return render_template("admin/diff.html", key=key, versions=versions, a=a, b=b, diff=diff)
+    from app.web.visual_diff import diagram_marks, split_files
+
+    visual = diagram_marks(diff, url_for("admin.version_diagram", key=key, number=a),
+                           url_for("admin.version_diagram", key=key, number=b))
+    changed_files, same_files = split_files(diff["files"])
+    return render_template("admin/diff.html", key=key, versions=versions, a=a, b=b, diff=diff, visual=visual,
+                           changed_files=changed_files, same_files=same_files)
 
 
 # ---------------------------------------------------------------------------------------- instances
