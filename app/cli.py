@@ -234,14 +234,17 @@ def assets():
 
 
 @assets.command("fetch")
-def assets_fetch():
+@click.option("--from", "from_dir", type=click.Path(file_okay=False), default=None,
+              help="read the tarballs (as `npm pack NAME@VERSION` writes them) from this folder instead of npm")
+def assets_fetch(from_dir):
+    """Fetch the pinned web assets (app/assets.json) through npm, or offline from a folder; prints the count."""
     try:
-        from app.web.assets import fetch_all
+        from app.web.assets import fetch_all, from_folder, npm_pack
     except ImportError:
         click.echo("no asset manifest yet")
         return
     try:
-        count = fetch_all()
+        count = fetch_all(fetch=from_folder(from_dir) if from_dir else npm_pack)
     except Exception as exc:
         _fail(str(exc))
     click.echo(count)
