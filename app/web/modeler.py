@@ -202,3 +202,82 @@ def deploy_diagram():
         v["url"] = url_for("admin.process_detail", key=v["process_key"])
     status = 201 if any(v["created"] for v in versions) else 200
     return jsonify({"versions": versions, "warnings": [w for v in versions for w in v.get("warnings", [])]}), status
+
+
+# ---------------------------------------------------------------------------------------- DMN tables
+# The decision tables of a deployed process, edited in the browser (dmn-js) with the same
+# validate / deploy cycle: the edited table replaces its file in the latest version's bundle.
+def _dmn_bundle(session, key: str, filename: str, xml: bytes) -> list[tuple[str, bytes]]:
+    latest = _latest(session, key)
+    if latest is None:
+        raise NotFound(f"流程 {key} 未部署 / process {key} is not deployed")
+    if not any(f.filename == filename and f.kind == "dmn" for f in latest.files):
+        raise NotFound(f"流程 {key} 的最新版本没有决策表 {filename} / no such DMN file")
+    return [(f.filename, xml if f.filename == filename else f.content) for f in latest.files]
+
+
+def _dmn_payload() -> tuple[str, str, bytes]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str) or not isinstance(body.get("key"), str) \
+            or not isinstance(body.get("filename"), str):
+        raise BadRequest("请求体应为 JSON:{key, filename, xml} / body must be JSON {key, filename, xml}")
+    xml = body["xml"].encode("utf-8")
+    limit = current_app.config.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+    if len(xml) > limit:
+        raise TooLarge(f"决策表超过 {limit // 1024 // 1024} MB 上限 / table too large")
+    return body["key"].strip(), body["filename"].strip(), xml
+
+
+@bp.get("/dmn")
+@roles_required("admin")
+def dmn_index():
+    key = (request.args.get("key") or "").strip()
+    filename = (request.args.get("file") or "").strip()
+    tables = []
+    initial = None
+    with _db().read_scope() as s:
+        for p in deploy.list_processes(s):
+            latest = _latest(s, p["process_key"])
+            for f in latest.files:
+                if f.kind == "dmn":
+                    tables.append({"key": p["process_key"], "version": latest.version, "filename": f.filename,
+                                   "process_name": p["name"]})
+                    if f.filename == filename and p["process_key"] == key:
+                        initial = {"key": key, "version": latest.version, "filename": f.filename,
+                                   "xml": f.content.decode("utf-8")}
+    if (key or filename) and initial is None:
+        raise NotFound(f"流程 {key} 的最新版本没有决策表 {filename} / no such DMN file")
+    config = {"initial": initial, "validate_url": url_for("modeler.dmn_validate"),
+              "deploy_url": url_for("modeler.dmn_deploy"),
+              "admin_process_url": url_for("admin.process_detail", key="__KEY__")}
+    return render_template("modeler/dmn.html", tables=tables, initial=initial, config=config)
+
+
+@bp.post("/dmn/validate")
+@roles_required("admin")
+def dmn_validate():
+    key, filename, xml = _dmn_payload()
+    with _db().read_scope() as s:
+        files = _dmn_bundle(s, key, filename, xml)
+    try:
+        compiled = deploy.validate_files(files)
+    except DeploymentInvalid as exc:
+        return jsonify({"valid": False, "errors": exc.errors, "warnings": getattr(exc, "warnings", [])})
+    return jsonify({"valid": True, "errors": [], "warnings": [w.as_dict() for c in compiled for w in c.warnings]})
+
+
+@bp.post("/dmn/deploy")
+@roles_required("admin")
+def dmn_deploy():
+    key, filename, xml = _dmn_payload()
+    note = _note()
+    try:
+        with _db().session_scope() as s:
+            files = _dmn_bundle(s, key, filename, xml)
+            versions = deploy.deploy_files(s, files, author=g.user.username, note=note)
+    except DeploymentInvalid as exc:
+        return jsonify({"errors": exc.errors, "warnings": getattr(exc, "warnings", [])}), 422
+    for v in versions:
+        v["url"] = url_for("admin.process_detail", key=v["process_key"])
+    status = 201 if any(v["created"] for v in versions) else 200
+    return jsonify({"versions": versions, "warnings": [w for v in versions for w in v.get("warnings", [])]}), status

@@ -41,7 +41,7 @@ ADMIN_GETS = ["/admin", "/admin/processes/onboarding", "/admin/processes/onboard
               "/admin/processes/onboarding/versions/1/diagram.json",
               "/admin/processes/onboarding/versions/1/files/onboarding.bpmn",
               "/admin/processes/onboarding/diff?a=1&b=2", "/admin/instances", "/admin/migrations", "/admin/jobs",
-              "/admin/users", "/admin/modeler", "/admin/modeler?key=onboarding&version=1"]
+              "/admin/users", "/admin/modeler", "/admin/modeler?key=onboarding&version=1", "/admin/modeler/dmn"]
 
 
 @pytest.mark.parametrize("user,status", [("admin", 200), ("office", 403), ("county", 403), ("leader", 403)])
@@ -53,7 +53,8 @@ def test_admin_pages_are_for_admins_only(client, people, two_versions, user, sta
 
 @pytest.mark.parametrize("user,status", [("office", 403), ("county", 403), ("leader", 403)])
 @pytest.mark.parametrize("path", ["/admin/deploy", "/admin/modeler/validate", "/admin/modeler/deploy",
-                                  "/admin/modeler/preview", "/admin/users",
+                                  "/admin/modeler/preview", "/admin/modeler/dmn/validate",
+                                  "/admin/modeler/dmn/deploy", "/admin/users",
                                   "/admin/instances/1/cancel", "/admin/migrations"])
 def test_admin_posts_are_refused_to_others(client, people, two_versions, user, status, path):
     token = login(client, user)
@@ -71,6 +72,7 @@ def test_admin_pages_need_sign_in(client, two_versions):
                                   "/admin/processes/onboarding/versions/1/files/nope.json",
                                   "/admin/processes/onboarding/diff?a=1&b=9", "/admin/processes/nope/diff",
                                   "/admin/instances/424242", "/admin/modeler?key=nope",
+                                  "/admin/modeler/dmn?key=onboarding&file=nope.dmn",
                                   "/admin/modeler?key=onboarding&version=7"])
 def test_unknown_ids_are_404(client, people, two_versions, path):
     login(client, "admin")
@@ -408,3 +410,34 @@ def test_modeler_preview_shows_the_diff_against_the_latest_version(client, peopl
     with db.read_scope() as s:
         assert s.query(ProcessVersion).filter_by(process_key="onboarding").count() == 2
     assert client.post("/admin/modeler/preview", json={"xml": edited}).status_code == 403  # CSRF
+
+
+def test_dmn_editor_validates_and_deploys_a_table_with_a_note(client, people, db):
+    from app.models.runtime import ProcessVersion
+    from app.services import deploy
+
+    fix = FIXTURES / "modeler"
+    with db.session_scope() as s:
+        deploy.deploy_files(s, [(n, (fix / n).read_bytes()) for n in ("graded.bpmn", "grade.dmn")], "tester")
+    token = login(client, "admin")
+    html = client.get("/admin/modeler/dmn?key=graded&file=grade.dmn").get_data(as_text=True)
+    assert "dmn-modeler.production.min.js" in html and "grade_decision" in html
+    table = (fix / "grade.dmn").read_text(encoding="utf-8")
+    body = {"key": "graded", "filename": "grade.dmn", "xml": table.replace("&gt;= 60", "&gt;= 80")}
+    assert _post_json(client, token, "/admin/modeler/dmn/validate", body).get_json()["valid"] is True
+    broken = {**body, "xml": table.replace('id="grade_decision"', 'id="other_decision"')}
+    bad = _post_json(client, token, "/admin/modeler/dmn/validate", broken).get_json()
+    assert bad["valid"] is False and bad["errors"]
+    for wrong in ({**body, "filename": "nope.dmn"}, {**body, "key": "nope"}):
+        assert _post_json(client, token, "/admin/modeler/dmn/validate", wrong).status_code == 404
+    assert _post_json(client, token, "/admin/modeler/dmn/validate", {"key": "graded"}).status_code == 400
+    assert _post_json(client, token, "/admin/modeler/dmn/deploy", body).status_code == 400  # no note
+    assert _post_json(client, token, "/admin/modeler/dmn/deploy", {**broken, "note": "坏"}).status_code == 422
+    assert client.post("/admin/modeler/dmn/deploy", json={**body, "note": "x"}).status_code == 403  # CSRF
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="graded").count() == 1
+    r = _post_json(client, token, "/admin/modeler/dmn/deploy", {**body, "note": "合格线 80"})
+    assert r.status_code == 201 and r.get_json()["versions"][0]["version"] == 2
+    with db.read_scope() as s:
+        v2 = s.query(ProcessVersion).filter_by(process_key="graded", version=2).one()
+        assert v2.change_note == "合格线 80" and b"&gt;= 80" in next(f.content for f in v2.files if f.kind == "dmn")
