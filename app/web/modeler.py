@@ -281,3 +281,107 @@ def dmn_deploy():
         v["url"] = url_for("admin.process_detail", key=v["process_key"])
     status = 201 if any(v["created"] for v in versions) else 200
     return jsonify({"versions": versions, "warnings": [w for v in versions for w in v.get("warnings", [])]}), status
+
+
+# ---------------------------------------------------------------------------------------- forms
+# JSON Schema + UI schema of a user task's form, edited field by field with a live preview rendered
+# by the task page's own renderer (app/web/formrender.py + macros/form.html); saved as files of a
+# new version of the process.
+def _ui_name(filename: str) -> str:
+    stem = filename[:-5] if filename.endswith(".json") else filename
+    return f"{stem}-uischema.json"
+
+
+def _form_payload() -> tuple[str, str, dict, dict]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("schema"), dict) or \
+            not isinstance(body.get("ui") or {}, dict) or not isinstance(body.get("filename"), str):
+        raise BadRequest("请求体应为 JSON:{key, filename, schema, ui} / body must be JSON {key, filename, schema, ui}")
+    filename = body["filename"].strip()
+    if not filename.endswith(".json") or "/" in filename or filename.endswith("-uischema.json"):
+        raise BadRequest("表单文件名应为 xxx.json / form file name must end in .json")
+    key = body.get("key") if isinstance(body.get("key"), str) else ""
+    return key.strip(), filename, body["schema"], body.get("ui") or {}
+
+
+def _form_files(filename: str, schema: dict, ui: dict) -> list[tuple[str, bytes]]:
+    import json
+
+    dump = lambda doc: json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")  # noqa: E731
+    return [(filename, dump(schema)), (_ui_name(filename), dump(ui))]
+
+
+def _form_errors(files: list[tuple[str, bytes]]) -> list[dict]:
+    names = {n for n, _ in files}
+    try:
+        deploy.validate_files(files)
+    except DeploymentInvalid as exc:
+        return [e for e in exc.errors if e.get("file") in names]
+    return []
+
+
+@bp.get("/forms")
+@roles_required("admin")
+def forms_index():
+    import json
+
+    key = (request.args.get("key") or "").strip()
+    filename = (request.args.get("file") or "").strip()
+    listed = []
+    initial = None
+    with _db().read_scope() as s:
+        for p in deploy.list_processes(s):
+            latest = _latest(s, p["process_key"])
+            contents = {f.filename: f.content for f in latest.files if f.kind == "form"}
+            for name in sorted(contents):
+                if name.endswith("-uischema.json"):
+                    continue
+                listed.append({"key": p["process_key"], "version": latest.version, "filename": name,
+                               "process_name": p["name"]})
+                if name == filename and p["process_key"] == key:
+                    ui = contents.get(_ui_name(name))
+                    initial = {"key": key, "version": latest.version, "filename": name,
+                               "schema": json.loads(contents[name]), "ui": json.loads(ui) if ui else {}}
+    if (key or filename) and initial is None:
+        raise NotFound(f"流程 {key} 的最新版本没有表单 {filename} / no such form file")
+    config = {"initial": initial, "preview_url": url_for("modeler.forms_preview"),
+              "deploy_url": url_for("modeler.forms_deploy")}
+    return render_template("modeler/forms.html", listed=listed, initial=initial, config=config)
+
+
+@bp.post("/forms/preview")
+@roles_required("admin")
+def forms_preview():
+    from flask import render_template_string
+
+    from app.web import formrender
+
+    _key, filename, schema, ui = _form_payload()
+    errors = _form_errors(_form_files(filename, schema, ui))
+    if errors:
+        return jsonify({"valid": False, "errors": errors, "html": ""})
+    fields = formrender.build_fields(schema, ui, formrender.defaults(schema))
+    html = render_template_string('{% from "macros/form.html" import render_fields %}{{ render_fields(fields) }}',
+                                  fields=fields)
+    return jsonify({"valid": True, "errors": [], "html": html})
+
+
+@bp.post("/forms/deploy")
+@roles_required("admin")
+def forms_deploy():
+    key, filename, schema, ui = _form_payload()
+    note = _note()
+    edited = dict(_form_files(filename, schema, ui))
+    try:
+        with _db().session_scope() as s:
+            latest = _latest(s, key)
+            if latest is None or not any(f.filename == filename for f in latest.files):
+                raise NotFound(f"流程 {key} 的最新版本没有表单 {filename} / no such form file")
+            files = [(f.filename, edited.pop(f.filename, f.content)) for f in latest.files] + list(edited.items())
+            versions = deploy.deploy_files(s, files, author=g.user.username, note=note)
+    except DeploymentInvalid as exc:
+        return jsonify({"errors": exc.errors, "warnings": getattr(exc, "warnings", [])}), 422
+    for v in versions:
+        v["url"] = url_for("admin.process_detail", key=v["process_key"])
+    status = 201 if any(v["created"] for v in versions) else 200
+    return jsonify({"versions": versions, "warnings": [w for v in versions for w in v.get("warnings", [])]}), status

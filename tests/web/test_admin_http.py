@@ -41,7 +41,8 @@ ADMIN_GETS = ["/admin", "/admin/processes/onboarding", "/admin/processes/onboard
               "/admin/processes/onboarding/versions/1/diagram.json",
               "/admin/processes/onboarding/versions/1/files/onboarding.bpmn",
               "/admin/processes/onboarding/diff?a=1&b=2", "/admin/instances", "/admin/migrations", "/admin/jobs",
-              "/admin/users", "/admin/modeler", "/admin/modeler?key=onboarding&version=1", "/admin/modeler/dmn"]
+              "/admin/users", "/admin/modeler", "/admin/modeler?key=onboarding&version=1", "/admin/modeler/dmn",
+              "/admin/modeler/forms", "/admin/modeler/forms?key=onboarding&file=ob-basic.json"]
 
 
 @pytest.mark.parametrize("user,status", [("admin", 200), ("office", 403), ("county", 403), ("leader", 403)])
@@ -54,7 +55,8 @@ def test_admin_pages_are_for_admins_only(client, people, two_versions, user, sta
 @pytest.mark.parametrize("user,status", [("office", 403), ("county", 403), ("leader", 403)])
 @pytest.mark.parametrize("path", ["/admin/deploy", "/admin/modeler/validate", "/admin/modeler/deploy",
                                   "/admin/modeler/preview", "/admin/modeler/dmn/validate",
-                                  "/admin/modeler/dmn/deploy", "/admin/users",
+                                  "/admin/modeler/dmn/deploy", "/admin/modeler/forms/preview",
+                                  "/admin/modeler/forms/deploy", "/admin/users",
                                   "/admin/instances/1/cancel", "/admin/migrations"])
 def test_admin_posts_are_refused_to_others(client, people, two_versions, user, status, path):
     token = login(client, user)
@@ -73,6 +75,7 @@ def test_admin_pages_need_sign_in(client, two_versions):
                                   "/admin/processes/onboarding/diff?a=1&b=9", "/admin/processes/nope/diff",
                                   "/admin/instances/424242", "/admin/modeler?key=nope",
                                   "/admin/modeler/dmn?key=onboarding&file=nope.dmn",
+                                  "/admin/modeler/forms?key=onboarding&file=nope.json",
                                   "/admin/modeler?key=onboarding&version=7"])
 def test_unknown_ids_are_404(client, people, two_versions, path):
     login(client, "admin")
@@ -441,3 +444,33 @@ def test_dmn_editor_validates_and_deploys_a_table_with_a_note(client, people, db
     with db.read_scope() as s:
         v2 = s.query(ProcessVersion).filter_by(process_key="graded", version=2).one()
         assert v2.change_note == "合格线 80" and b"&gt;= 80" in next(f.content for f in v2.files if f.kind == "dmn")
+
+
+def test_form_editor_preview_and_deploy(client, people, two_versions, db):
+    import json
+
+    from app.models.runtime import ProcessVersion
+
+    token = login(client, "admin")
+    schema = json.loads(FORMS[0][1])
+    schema["properties"]["note"] = {"type": "string", "title": "备注<b>", "description": "可选"}
+    body = {"key": "onboarding", "filename": "ob-basic.json", "schema": schema, "ui": {"ui:order": ["note"]}}
+    r = _post_json(client, token, "/admin/modeler/forms/preview", body).get_json()
+    assert r["valid"] is True and "备注&lt;b&gt;" in r["html"] and r["html"].index("备注") < r["html"].index("项目名称")
+    bad = {**body, "schema": {**schema, "properties": {"x": {"type": "string", "$ref": "#/x"}}}}
+    r = _post_json(client, token, "/admin/modeler/forms/preview", bad).get_json()
+    assert r["valid"] is False and "$ref" in r["errors"][0]["message"]
+    for wrong in ({**body, "schema": "x"}, {**body, "filename": "../x.json"}, {**body, "filename": "a-uischema.json"}):
+        assert _post_json(client, token, "/admin/modeler/forms/preview", wrong).status_code == 400
+    assert _post_json(client, token, "/admin/modeler/forms/deploy", body).status_code == 400  # no note
+    assert _post_json(client, token, "/admin/modeler/forms/deploy", {**bad, "note": "坏"}).status_code == 422
+    assert _post_json(client, token, "/admin/modeler/forms/deploy", {**body, "key": "nope", "note": "x"}).status_code == 404
+    assert client.post("/admin/modeler/forms/preview", json=body).status_code == 403  # CSRF
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="onboarding").count() == 2
+    r = _post_json(client, token, "/admin/modeler/forms/deploy", {**body, "note": "加备注"})
+    assert r.status_code == 201 and r.get_json()["versions"][0]["version"] == 3
+    with db.read_scope() as s:
+        v3 = s.query(ProcessVersion).filter_by(process_key="onboarding", version=3).one()
+        form = json.loads(next(f.content for f in v3.files if f.filename == "ob-basic.json"))
+        assert form["properties"]["note"]["title"] == "备注<b>" and v3.change_note == "加备注"
