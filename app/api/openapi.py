@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 SUMMARIES = {
-    ("POST", "/api/v1/deployments"): "部署流程文件 / deploy BPMN, DMN and form files (multipart field 'files')",
+    ("POST", "/api/v1/deployments"): "部署流程文件 / deploy BPMN, DMN and form files (multipart field 'files', "
+                                     "optional 'note'); the answer lists 'versions' and lint 'warnings'",
     ("GET", "/api/v1/processes"): "流程列表 / list processes",
     ("GET", "/api/v1/processes/{key}/versions"): "流程版本 / versions of a process",
     ("POST", "/api/v1/processes/{key}/instances"): "启动实例 / start an instance",
@@ -53,7 +54,7 @@ def document(app) -> dict:
                 if path.endswith("/deployments"):
                     op["requestBody"] = {"content": {"multipart/form-data": {"schema": {
                         "type": "object", "properties": {"files": {"type": "array", "items": {
-                            "type": "string", "format": "binary"}}}}}}}
+                            "type": "string", "format": "binary"}}, "note": {"type": "string"}}}}}}
                 else:
                     op["requestBody"] = {"required": False, "content": {"application/json": {
                         "schema": {"type": "object"}}}}
