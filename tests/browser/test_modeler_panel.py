@@ -81,6 +81,15 @@ def test_every_field_on_every_element_kind_is_kept(live_server, page, screenshot
     ut = el(exported(page), "ut")
     assert ut.get("name") == "登记项目" and prop(ut, "formUiSchemaFilename") == "reg-uischema.json"
 
+    # an apply that changes nothing leaves no empty step behind: Ctrl+Z still undoes the real edit
+    page.get_by_role("button", name="应用").click()
+    page.locator("#modeler-status", has_text="属性没有变化").wait_for()
+    page.locator("#modeler-canvas").focus()
+    page.keyboard.press("Control+z")
+    assert el(exported(page), "ut").get("name") == "登记"
+    page.keyboard.press("Control+y")
+    assert el(exported(page), "ut").get("name") == "登记项目"
+
     # the panel shows what is stored when the element is selected again
     select(page, "svc")
     select(page, "ut")

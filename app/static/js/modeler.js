@@ -824,7 +824,12 @@
         values.params = kinds.indexOf("serviceTask") >= 0 ? parseParams(values.parameters) : [];
         var before = commandStack._stack.length;
         commandStack.execute("investflow.applyFields", { element: element, target: target, values: values, kinds: kinds });
-        say(commandStack._stack.length === before ? "属性没有变化。" : "已应用属性修改(Ctrl+Z 可撤销)。");
+        if (commandStack._stack.length - before <= 1) {
+          commandStack.undo();  // nothing changed: drop the empty step so Ctrl+Z undoes a real edit
+          say("属性没有变化。");
+        } else {
+          say("已应用属性修改(Ctrl+Z 可撤销)。");
+        }
         refreshHeader();
       } catch (err) {
         say("无法应用:" + (err && err.message ? err.message : err), true);
