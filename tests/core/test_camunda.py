@@ -170,3 +170,18 @@ def test_miwg_summary(db, miwg_dir, capsys):
     for path, _outcome, reason in rows:
         if "没有可执行流程" in reason:
             assert "isExecutable" in reason, path  # the hint to mark the process executable
+
+
+def test_cli_deploy_prints_warnings_and_stores_the_note(database_url, db):
+    from app.models.runtime import ProcessVersion
+    from tests.core.test_cli_workers import _cli
+
+    assert _cli(database_url, "db", "upgrade").returncode == 0
+    out = _cli(database_url, "deploy", str(CAM / "formkey.bpmn"), "--forms", str(CAM), "--note", "导入 Camunda 导出")
+    assert out.returncode == 0, out.stderr
+    assert "warning: formkey.bpmn:7 [Activity_review]" in out.stderr and "review.html" in out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "1"
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="cam_formkey").one().change_note == "导入 Camunda 导出"
+    refused = _cli(database_url, "deploy", str(CAM / "refused_group.bpmn"), "--forms", str(CAM))
+    assert refused.returncode != 0 and "[Activity_1]" in refused.stderr and "accounting" in refused.stderr
