@@ -229,6 +229,7 @@
       clearMarkers();
       problemList.textContent = "";
       problemCount.textContent = String(errors.length);
+      problemCount.classList.toggle("count-error", errors.length > 0);
       var warnCount = document.getElementById("warning-count");
       if (warnCount) { warnCount.textContent = String(warnings.length); }
       var registry = svc("elementRegistry");
