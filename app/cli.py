@@ -60,8 +60,9 @@ def db_upgrade():
 @click.option("--forms", "forms_dir", type=click.Path(exists=True), default=None,
               help="folder of JSON Schema forms (default: forms/ beside PATH when present)")
 @click.option("--dry-run", is_flag=True, help="validate only")
+@click.option("--note", default=None, help="change note stored with each new version")
 @with_appcontext
-def deploy(path, author, forms_dir, dry_run):
+def deploy(path, author, forms_dir, dry_run, note):
     """Validate and deploy BPMN/DMN/forms from PATH (a folder or a file)."""
     from pathlib import Path
 
@@ -73,7 +74,8 @@ def deploy(path, author, forms_dir, dry_run):
         forms_dir = candidate if candidate.is_dir() else None
     try:
         with get_db().session_scope() as session:
-            results = svc.deploy_folder(session, path, author, forms_dir=forms_dir, dry_run=dry_run)
+            results = svc.deploy_folder(session, path, author, forms_dir=forms_dir, dry_run=dry_run,
+                                        note=note)
     except AppError as exc:
         for err in exc.errors:
             where = ":".join(str(x) for x in (err.get("file"), err.get("line")) if x)
@@ -82,6 +84,9 @@ def deploy(path, author, forms_dir, dry_run):
     for r in results:
         state = "created" if r["created"] else ("valid" if r.get("dry_run") else "unchanged")
         click.echo(f"{r['process_key']} v{r['version'] or '-'} {state} {r['hash'][:12]}")
+        for w in r.get("warnings", []):
+            where = ":".join(str(x) for x in (w.get("file"), w.get("line")) if x)
+            click.echo(f"warning: {where} [{w.get('element_id') or '-'}] {w.get('message')}", err=True)
     click.echo(len(results))
 
 
@@ -239,11 +244,14 @@ def assets():
 
 
 @assets.command("fetch")
-def assets_fetch():
-    from app.web.assets import fetch_all
+@click.option("--from", "from_dir", type=click.Path(file_okay=False), default=None,
+              help="read the tarballs (as `npm pack NAME@VERSION` writes them) from this folder instead of npm")
+def assets_fetch(from_dir):
+    """Fetch the pinned web assets (app/assets.json) through npm, or offline from a folder; prints the count."""
+    from app.web.assets import fetch_all, from_folder, npm_pack
 
     try:
-        count = fetch_all()
+        count = fetch_all(fetch=from_folder(from_dir) if from_dir else npm_pack)
     except Exception as exc:
         _fail(str(exc))
     click.echo(count)

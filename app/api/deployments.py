@@ -18,9 +18,10 @@ def create_deployment(session, user):
         raise BadRequest("请用字段 files 上传至少一个文件 / upload at least one file in field 'files'")
     files = [(f.filename or "", f.read()) for f in uploads]
     dry_run = request.args.get("dry_run") in ("1", "true")
-    versions = deploy.deploy_files(session, files, author=user.username, dry_run=dry_run)
+    note = (request.form.get("note") or "").strip()[:2000] or None
+    versions = deploy.deploy_files(session, files, author=user.username, dry_run=dry_run, note=note)
     status = 201 if any(v["created"] for v in versions) else 200
-    return {"versions": versions}, status
+    return {"versions": versions, "warnings": [w for v in versions for w in v.get("warnings", [])]}, status
 
 
 @bp.get("/processes")

@@ -89,7 +89,8 @@ MESSAGE_BODY = {"type": "object", "properties": {"business_key": TEXT, "correlat
                                                  "broadcast": {"type": "boolean"}}}
 COMPLETE_BODY = {"type": "object", "properties": {"data": OBJ}}
 DEPLOY_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
+    "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                     "note": {"type": "string", "maxLength": 2000}}}}}}
 
 # (method, path) -> summary, query, body, response schema, status of success, extra error codes
 OPERATIONS: dict[tuple[str, str], dict] = {

@@ -17,6 +17,8 @@ from lxml import etree
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
+from app.engine import camunda
+from app.engine.lint import lint_process
 from app.engine.serializer import SERIALIZER_VERSION, dump_spec
 from app.engine.validation import NS, BundleInvalid, FileError, UploadedFiles, check_process, form_refs
 
@@ -32,6 +34,7 @@ class CompiledProcess:
     content_hash: str
     timer_start: dict | None = None
     message_starts: list[str] = field(default_factory=list)
+    warnings: list[FileError] = field(default_factory=list)  # lint warnings (app/engine/lint.py)
 
 
 _SPIFF_HINTS = [
@@ -101,13 +104,20 @@ def _add_dmn(parser, ctx: UploadedFiles, errors: list[FileError]) -> None:
 
 
 def _executable_processes(name: str, root, ctx: UploadedFiles, operators, roles, only_executable: bool,
-                          errors: list[FileError]) -> list[tuple[str, str, str | None]]:
+                          errors: list[FileError], lint: tuple[set, dict] | None = None
+                          ) -> list[tuple[str, str, str | None]]:
     processes = root.findall("bpmn:process", NS)
     found = []
     for proc in processes:
         if proc.get("isExecutable") == "true" or not only_executable:
             found.append((proc.get("id"), name, proc.get("name")))
             errors.extend(check_process(name, root.getroottree(), proc, ctx, operators, roles))
+            if lint is not None:
+                bundle_pids, warnings = lint
+                found_w = warnings.setdefault(proc.get("id"), [])
+                lint_process(proc, bundle_pids,
+                             lambda el, m, f=name: errors.append(FileError(f, m, el.get("id"), el.sourceline)),
+                             lambda el, m, f=name, w=found_w: w.append(FileError(f, m, el.get("id"), el.sourceline)))
     if not found:
         first = processes[0] if processes else root
         errors.append(FileError(name, "没有可执行流程(请将流程的 isExecutable 设为 true) / no executable process "
@@ -182,6 +192,8 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
     errors = list(ctx.errors)
     parser = SpiffBpmnParser(validator=VALIDATOR)
     executable: list[tuple[str, str, str | None]] = []  # (pid, file, name)
+    warnings = _translate_exports(ctx, operators, roles, errors)
+    bundle_pids = {p.get("id") for _c, t in ctx.bpmn.values() for p in t.getroot().iterfind("bpmn:process", NS)}
     _add_dmn(parser, ctx, errors)
     for name, (_content, tree) in ctx.bpmn.items():
         root = tree.getroot()
@@ -189,14 +201,33 @@ def compile_files(files: list[tuple[str, bytes]], operators: set[str], roles: se
             errors.append(FileError(name, "不是 BPMN 2.0 文件(根元素应为 bpmn:definitions) / not a BPMN 2.0 file",
                                     line=root.sourceline))
             continue
-        executable += _executable_processes(name, root, ctx, operators, roles, only_executable, errors)
+        executable += _executable_processes(name, root, ctx, operators, roles, only_executable, errors,
+                                            (bundle_pids, warnings))
         _add_bpmn(parser, name, tree, errors)
+    all_warnings = [w for ws in warnings.values() for w in ws]
     if errors:
-        raise BundleInvalid(errors)
+        raise BundleInvalid(errors, all_warnings)
     compiled = [_compile_one(parser, ctx, pid, name, pname, errors) for pid, name, pname in executable]
     if errors:
-        raise BundleInvalid(errors)
+        raise BundleInvalid(errors, all_warnings)
+    for c in compiled:
+        if c is not None:
+            c.warnings = warnings.get(c.process_key, [])
     return [c for c in compiled if c is not None]
+
+
+def _translate_exports(ctx: UploadedFiles, operators, roles, errors: list[FileError]) -> dict[str, list[FileError]]:
+    """Camunda / Zeebe / JUEL / FEEL → ours (engine/camunda.py); returns warnings by process id."""
+    warnings: dict[str, list[FileError]] = {}
+    for name, (content, tree) in list(ctx.bpmn.items()):
+        tree, issues = camunda.translate(tree, set(ctx.forms), operators, roles)
+        ctx.bpmn[name] = (content, tree)
+        for level, el, message in issues:
+            found = FileError(name, message, el.get("id"), el.sourceline)
+            proc = camunda.process_of(el)
+            pid = proc.get("id") if proc is not None else ""
+            (errors if level == "error" else warnings.setdefault(pid, [])).append(found)
+    return warnings
 
 
 def _start_events(tree, pid: str) -> tuple[dict | None, list[str]]:

@@ -47,9 +47,10 @@ class FileError:
 
 
 class BundleInvalid(Exception):
-    def __init__(self, errors: list[FileError]):
+    def __init__(self, errors: list[FileError], warnings: list[FileError] | None = None):
         super().__init__("; ".join(e.message for e in errors))
         self.errors = errors
+        self.warnings = warnings or []
 
 
 def _kind(filename: str) -> str | None:

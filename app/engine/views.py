@@ -30,6 +30,7 @@ class UserTaskView:
     due_at: dt.datetime | None
     warning: str
     data: dict
+    assignee: str | None = None  # a literal assignee of the diagram (camunda:assignee, see engine/camunda.py)
 
 
 @dataclass
@@ -167,6 +168,7 @@ def user_task_view(task) -> UserTaskView:
         due_at=due,
         warning=warning,
         data=task.data,
+        assignee=props.get("assignee") or None,
     )
 
 

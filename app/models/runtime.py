@@ -49,6 +49,7 @@ class ProcessVersion(Base):
     message_starts: Mapped[list[Any] | None] = mapped_column(JSON)  # message names that start it
     author: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    change_note: Mapped[str | None] = mapped_column(Text)  # why this version (modeler deploy dialog)
     files: Mapped[list[ProcessFile]] = relationship(back_populates="version", cascade="all, delete-orphan",
                                                     order_by="ProcessFile.filename")
 

@@ -128,6 +128,8 @@ def deploy_upload():
             flash("部署成功:" + "、".join(f"{r['process_key']} v{r['version']}" for r in created), "success")
         else:
             flash("内容与已部署版本相同,未创建新版本 / identical content, no new version", "info")
+        for w in [w for r in results for w in r.get("warnings", [])][:20]:
+            flash(f"提示 / warning:{w['file']} · {w.get('element_id') or '-'} · {w['message']}", "info")
         return redirect(url_for("admin.index"))
     with get_db().read_scope() as s:
         processes = deploy.list_processes(s)
@@ -195,7 +197,13 @@ def process_diff_view(key: str):
         b = to_int(request.args.get("b"), "b", latest, hi=INT32_MAX)
         a = to_int(request.args.get("a"), "a", max(1, b - 1), hi=INT32_MAX)
         diff = process_diff.diff_versions(s, key, a, b)
-    return render_template("admin/diff.html", key=key, versions=versions, a=a, b=b, diff=diff)
+    from app.web.visual_diff import diagram_marks, split_files
+
+    visual = diagram_marks(diff, url_for("admin.version_diagram", key=key, number=a),
+                           url_for("admin.version_diagram", key=key, number=b))
+    changed_files, same_files = split_files(diff["files"])
+    return render_template("admin/diff.html", key=key, versions=versions, a=a, b=b, diff=diff, visual=visual,
+                           changed_files=changed_files, same_files=same_files)
 
 
 # ---------------------------------------------------------------------------------------- instances

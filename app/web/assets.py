@@ -1,17 +1,19 @@
 """Pinned third-party web assets (``app/assets.json``), fetched — never committed.
 
-Each package is downloaded as its npm registry tarball
-(``<registry>/<name>/-/<basename>-<version>.tgz``), checked against the pinned npm
-``dist.integrity`` (sha512, base64) before anything is extracted, and only the listed files
-(exact paths or ``dir/**``) are written under ``app/static/vendor/<name>/`` (git-ignored),
-with a ``.manifest.json`` stamp recording the integrity and each file's sha256.
+Each package is fetched by name and version through the ordinary npm client
+(``npm pack NAME@VERSION`` into a temporary folder; npm's own configuration — ``.npmrc``, a mirror —
+decides where it comes from) or, for an offline install (政务内网), read from a folder of the same
+tarballs (``investflow assets fetch --from DIR``; file names as ``npm pack`` writes them,
+``<name>-<version>.tgz``, ``@scope/pkg`` → ``scope-pkg-<version>.tgz``). Either way the tarball is
+checked against the pinned npm integrity (sha512, base64) before anything is extracted, and only the
+listed files (exact paths or ``dir/**``) are written under ``app/static/vendor/<name>/``
+(git-ignored), with a ``.manifest.json`` stamp recording the integrity and each file's sha256.
 
 ``fetch_all()`` is idempotent: a package whose stamp matches the pinned integrity and whose files
 are all present with the recorded hashes is skipped. It returns the number of packages downloaded
 in this run (0 when everything was already in place). ``status()`` reports without network.
 
 Templates refer to the files as ``url_for('static', filename='vendor/bpmn-js/dist/...')``.
-``INVESTFLOW_NPM_REGISTRY`` may point at a mirror (integrity is still verified).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ import logging
 import os
 import posixpath
 import shutil
+import subprocess
 import tarfile
 import tempfile
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -56,9 +59,9 @@ def load_manifest(path: Path = MANIFEST) -> dict:
     return manifest
 
 
-def tarball_url(registry: str, name: str, version: str) -> str:
-    base = name.rsplit("/", 1)[-1]  # scoped packages: @scope/pkg → pkg-<version>.tgz
-    return f"{registry.rstrip('/')}/{name}/-/{base}-{version}.tgz"
+def tarball_name(name: str, version: str) -> str:
+    """The file name ``npm pack`` gives the tarball: ``@scope/pkg`` → ``scope-pkg-<version>.tgz``."""
+    return f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
 
 
 def integrity_of(data: bytes) -> str:
@@ -123,13 +126,49 @@ def is_current(pkg: dict, vendor_dir: Path = VENDOR_DIR) -> bool:
     return True
 
 
-def download(url: str) -> bytes:
-    req = urllib.request.Request(url, headers={"User-Agent": "investflow-assets/1", "Accept": "application/octet-stream"})
-    with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310 - https registry URL
-        data = resp.read(MAX_TARBALL_BYTES + 1)
-    if len(data) > MAX_TARBALL_BYTES:
-        raise AssetError(f"压缩包过大 / tarball too large: {url}")
-    return data
+def _read_limited(path: Path) -> bytes:
+    if path.stat().st_size > MAX_TARBALL_BYTES:
+        raise AssetError(f"压缩包过大 / tarball too large: {path.name}")
+    return path.read_bytes()
+
+
+def npm_pack(name: str, version: str) -> bytes:
+    """``npm pack NAME@VERSION`` into a temporary folder; the tarball's bytes (not yet verified)."""
+    npm = shutil.which("npm")
+    if not npm:
+        raise AssetError("找不到 npm 客户端;请安装 npm,或用 investflow assets fetch --from DIR 从本地文件夹离线安装 / "
+                         "npm not found (or use --from DIR)")
+    with tempfile.TemporaryDirectory(prefix="investflow-npm-") as tmp:
+        try:
+            proc = subprocess.run([npm, "pack", f"{name}@{version}", "--pack-destination", tmp, "--ignore-scripts",
+                                   "--silent"], cwd=tmp, capture_output=True, text=True,
+                                  timeout=TIMEOUT_SECONDS * 5, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise AssetError(f"npm pack {name}@{version} 失败 / failed: {exc}") from exc
+        if proc.returncode != 0:
+            reason = (proc.stderr or proc.stdout or "").strip().splitlines()
+            raise AssetError(f"npm pack {name}@{version} 失败 / failed: {reason[-1] if reason else proc.returncode}")
+        found = sorted(Path(tmp).glob("*.tgz"))
+        if len(found) != 1:
+            raise AssetError(f"npm pack {name}@{version} 没有得到压缩包 / produced no tarball")
+        return _read_limited(found[0])
+
+
+def from_folder(folder) -> Callable[[str, str], bytes]:
+    """A fetcher reading the tarballs ``npm pack`` wrote into ``folder`` (offline install)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise AssetError(f"文件夹不存在 / no such folder: {folder}")
+
+    def fetch(name: str, version: str) -> bytes:
+        for candidate in (tarball_name(name, version), f"{name.rsplit('/', 1)[-1]}-{version}.tgz"):
+            path = root / candidate
+            if path.is_file():
+                return _read_limited(path)
+        raise AssetError(f"{root} 中没有 {tarball_name(name, version)}(可在联网机器上运行 npm pack {name}@{version} "
+                         f"得到) / tarball missing")
+
+    return fetch
 
 
 def install(pkg: dict, data: bytes, vendor_dir: Path = VENDOR_DIR) -> int:
@@ -175,21 +214,21 @@ def install(pkg: dict, data: bytes, vendor_dir: Path = VENDOR_DIR) -> int:
     return len(written)
 
 
-def fetch_all(manifest_path: Path = MANIFEST, vendor_dir: Path = VENDOR_DIR, fetch=download) -> int:
-    """Fetch every pinned package that is not already present and verified; returns how many were fetched."""
+def fetch_all(manifest_path: Path = MANIFEST, vendor_dir: Path = VENDOR_DIR,
+              fetch: Callable[[str, str], bytes] = npm_pack) -> int:
+    """Fetch every pinned package that is not already present and verified; returns how many were fetched.
+    ``fetch(name, version)`` returns the tarball: :func:`npm_pack` (default) or :func:`from_folder`."""
     manifest = load_manifest(manifest_path)
-    registry = os.environ.get("INVESTFLOW_NPM_REGISTRY") or manifest.get("registry") or "https://registry.npmjs.org"
     fetched = 0
     for pkg in manifest.get("packages", []):
         if is_current(pkg, vendor_dir):
             log.info("asset %s@%s present and verified", pkg["name"], pkg["version"])
             continue
-        url = tarball_url(registry, pkg["name"], pkg["version"])
-        log.info("fetching %s", url)
+        log.info("fetching %s@%s", pkg["name"], pkg["version"])
         try:
-            data = fetch(url)
+            data = fetch(pkg["name"], pkg["version"])
         except OSError as exc:
-            raise AssetError(f"下载失败 / download failed: {url}: {exc}") from exc
+            raise AssetError(f"获取失败 / fetch failed: {pkg['name']}@{pkg['version']}: {exc}") from exc
         count = install(pkg, data, vendor_dir)
         log.info("installed %s@%s (%d files)", pkg["name"], pkg["version"], count)
         fetched += 1

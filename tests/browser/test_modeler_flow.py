@@ -72,6 +72,13 @@ def test_open_miwg_file_edit_validate_fix_and_deploy(live_server, page, screensh
     assert draft and "任务一(已修改)" in json.loads(draft)["xml"]
 
     page.get_by_role("button", name="部署为新版本").click()
+    dialog = page.locator("#deploy-dialog")
+    dialog.wait_for()
+    assert "首次部署" in dialog.inner_text()
+    page.get_by_role("button", name="确认部署").click()  # the change note is required
+    assert page.locator("#deploy-note-error").is_visible()
+    page.get_by_label("变更说明(必填,保存在版本记录中)").fill("导入 MIWG A.1.0 并改名")
+    page.get_by_role("button", name="确认部署").click()
     result = page.get_by_test_id("deploy-result")
     result.locator('li[data-version="1"]').wait_for()
     assert "Process_1 v1" in result.inner_text() and "已部署为新版本" in result.inner_text()
@@ -80,6 +87,8 @@ def test_open_miwg_file_edit_validate_fix_and_deploy(live_server, page, screensh
     page.goto(live_server + "/admin")
     row = page.locator('tr[data-process="Process_1"]')
     assert row.count() == 1 and "v1" in row.inner_text() and "admin" in row.inner_text()
+    page.goto(live_server + "/admin/processes/Process_1")
+    assert "导入 MIWG A.1.0 并改名" in page.locator('#version-list tr[data-version="1"]').inner_text()
     diagram = page.evaluate("fetch('/admin/processes/Process_1/versions/1/diagram.json').then(r => r.json())")
     assert "任务一(已修改)" in diagram["xml"] and 'isExecutable="true"' in diagram["xml"]
     assert not page.console_problems, page.console_problems

@@ -41,8 +41,11 @@ def _deploy(api):
 def test_deploy_is_idempotent_and_versioned(api):
     first = _deploy(api)
     assert first.status_code == 201
-    assert first.get_json()["versions"][0] | {"hash": None, "id": None} == {
-        "process_key": "onboarding", "version": 1, "created": True, "hash": None, "id": None}
+    assert first.get_json()["versions"][0] | {"hash": None, "id": None, "warnings": None} == {
+        "process_key": "onboarding", "version": 1, "created": True, "hash": None, "id": None, "warnings": None}
+    # lint warnings come back with the answer: a user task without a form, naming file, element and line
+    warning = next(w for w in first.get_json()["warnings"] if w["element_id"] == "escalate")
+    assert warning["file"] == "onboarding.bpmn" and warning["line"] == 49 and "没有表单" in warning["message"]
     again = _deploy(api)
     assert again.status_code == 200
     assert again.get_json()["versions"][0]["created"] is False

@@ -41,7 +41,8 @@ ADMIN_GETS = ["/admin", "/admin/processes/onboarding", "/admin/processes/onboard
               "/admin/processes/onboarding/versions/1/diagram.json",
               "/admin/processes/onboarding/versions/1/files/onboarding.bpmn",
               "/admin/processes/onboarding/diff?a=1&b=2", "/admin/instances", "/admin/migrations", "/admin/jobs",
-              "/admin/users", "/admin/modeler", "/admin/modeler?key=onboarding&version=1"]
+              "/admin/users", "/admin/modeler", "/admin/modeler?key=onboarding&version=1", "/admin/modeler/dmn",
+              "/admin/modeler/forms", "/admin/modeler/forms?key=onboarding&file=ob-basic.json"]
 
 
 @pytest.mark.parametrize("user,status", [("admin", 200), ("office", 403), ("county", 403), ("leader", 403)])
@@ -52,7 +53,10 @@ def test_admin_pages_are_for_admins_only(client, people, two_versions, user, sta
 
 
 @pytest.mark.parametrize("user,status", [("office", 403), ("county", 403), ("leader", 403)])
-@pytest.mark.parametrize("path", ["/admin/deploy", "/admin/modeler/validate", "/admin/modeler/deploy", "/admin/users",
+@pytest.mark.parametrize("path", ["/admin/deploy", "/admin/modeler/validate", "/admin/modeler/deploy",
+                                  "/admin/modeler/preview", "/admin/modeler/dmn/validate",
+                                  "/admin/modeler/dmn/deploy", "/admin/modeler/forms/preview",
+                                  "/admin/modeler/forms/deploy", "/admin/users",
                                   "/admin/instances/1/cancel", "/admin/migrations"])
 def test_admin_posts_are_refused_to_others(client, people, two_versions, user, status, path):
     token = login(client, user)
@@ -70,6 +74,8 @@ def test_admin_pages_need_sign_in(client, two_versions):
                                   "/admin/processes/onboarding/versions/1/files/nope.json",
                                   "/admin/processes/onboarding/diff?a=1&b=9", "/admin/processes/nope/diff",
                                   "/admin/instances/424242", "/admin/modeler?key=nope",
+                                  "/admin/modeler/dmn?key=onboarding&file=nope.dmn",
+                                  "/admin/modeler/forms?key=onboarding&file=nope.json",
                                   "/admin/modeler?key=onboarding&version=7"])
 def test_unknown_ids_are_404(client, people, two_versions, path):
     login(client, "admin")
@@ -355,7 +361,7 @@ def test_modeler_deploy_reattaches_forms_and_lists_the_new_version(client, peopl
     token = login(client, "admin")
     edited = ONBOARDING.decode().replace('name="复审"', 'name="复审(网页修改)"')
     r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited, "filename": "onboarding.bpmn",
-                                                            "key": "onboarding"})
+                                                            "key": "onboarding", "note": "复审改名"})
     assert r.status_code == 201, r.get_json()
     version = r.get_json()["versions"][0]
     assert version["process_key"] == "onboarding" and version["version"] == 3 and version["created"]
@@ -363,6 +369,109 @@ def test_modeler_deploy_reattaches_forms_and_lists_the_new_version(client, peopl
     html = client.get("/admin/processes/onboarding/versions/3").get_data(as_text=True)
     assert "ob-basic.json" in html and "ob-basic-uischema.json" in html and "admin" in html
     r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited.replace('id="test_record"', 'id="zzz"'),
-                                                            "filename": "onboarding.bpmn"})
+                                                            "filename": "onboarding.bpmn", "note": "坏的"})
     assert r.status_code == 422 and r.get_json()["errors"][0]["element_id"] == "svc_yellow"
     assert "v4" not in client.get("/admin/processes/onboarding").get_data(as_text=True)
+
+
+def test_modeler_deploy_needs_a_change_note_stored_and_listed(client, people, two_versions, db):
+    from app.models.runtime import ProcessVersion
+
+    token = login(client, "admin")
+    edited = ONBOARDING.decode().replace('name="复审"', 'name="复审(备注)"')
+    for body in ({}, {"note": ""}, {"note": "   "}, {"note": 5}, {"note": "x" * 2001}):
+        r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited, "filename": "onboarding.bpmn",
+                                                                "key": "onboarding", **body})
+        assert r.status_code == 400 and "变更说明" in r.get_data(as_text=True), body
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="onboarding").count() == 2
+    r = _post_json(client, token, "/admin/modeler/deploy", {"xml": edited, "filename": "onboarding.bpmn",
+                                                            "key": "onboarding", "note": "复审<加备注>"})
+    assert r.status_code == 201
+    html = client.get("/admin/processes/onboarding").get_data(as_text=True)
+    row = html[html.index('data-version="3"'):]
+    assert "复审&lt;加备注&gt;" in row[:row.index("</tr>")]
+
+
+def test_modeler_preview_shows_the_diff_against_the_latest_version(client, people, two_versions, db):
+    from app.models.runtime import ProcessVersion
+
+    token = login(client, "admin")
+    edited = ONBOARDING.decode().replace('name="复审"', 'name="复审(预览)"')
+    body = _post_json(client, token, "/admin/modeler/preview", {"xml": edited, "filename": "onboarding.bpmn",
+                                                                "key": "onboarding"}).get_json()
+    assert body["valid"] is True
+    proc = body["processes"][0]
+    assert proc["process_key"] == "onboarding" and proc["base_version"] == 2 and not proc["identical"]
+    changed = {i["id"]: i for i in proc["diff"]["items"]}
+    assert changed["ut5"]["status"] == "changed"
+    # v2 renamed ut2 and changed red1: the preview compares with v2, so those read as changed back
+    assert {"ut2", "red1"} <= set(changed)
+    assert any(w["element_id"] == "escalate" for w in body["warnings"])
+    bad = _post_json(client, token, "/admin/modeler/preview", {"xml": edited.replace('id="test_record"', 'id="zzz"'),
+                                                               "filename": "onboarding.bpmn"}).get_json()
+    assert bad["valid"] is False and bad["errors"][0]["element_id"] == "svc_yellow"
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="onboarding").count() == 2
+    assert client.post("/admin/modeler/preview", json={"xml": edited}).status_code == 403  # CSRF
+
+
+def test_dmn_editor_validates_and_deploys_a_table_with_a_note(client, people, db):
+    from app.models.runtime import ProcessVersion
+    from app.services import deploy
+
+    fix = FIXTURES / "modeler"
+    with db.session_scope() as s:
+        deploy.deploy_files(s, [(n, (fix / n).read_bytes()) for n in ("graded.bpmn", "grade.dmn")], "tester")
+    token = login(client, "admin")
+    html = client.get("/admin/modeler/dmn?key=graded&file=grade.dmn").get_data(as_text=True)
+    assert "dmn-modeler.production.min.js" in html and "grade_decision" in html
+    table = (fix / "grade.dmn").read_text(encoding="utf-8")
+    body = {"key": "graded", "filename": "grade.dmn", "xml": table.replace("&gt;= 60", "&gt;= 80")}
+    assert _post_json(client, token, "/admin/modeler/dmn/validate", body).get_json()["valid"] is True
+    broken = {**body, "xml": table.replace('id="grade_decision"', 'id="other_decision"')}
+    bad = _post_json(client, token, "/admin/modeler/dmn/validate", broken).get_json()
+    assert bad["valid"] is False and bad["errors"]
+    for wrong in ({**body, "filename": "nope.dmn"}, {**body, "key": "nope"}):
+        assert _post_json(client, token, "/admin/modeler/dmn/validate", wrong).status_code == 404
+    assert _post_json(client, token, "/admin/modeler/dmn/validate", {"key": "graded"}).status_code == 400
+    assert _post_json(client, token, "/admin/modeler/dmn/deploy", body).status_code == 400  # no note
+    assert _post_json(client, token, "/admin/modeler/dmn/deploy", {**broken, "note": "坏"}).status_code == 422
+    assert client.post("/admin/modeler/dmn/deploy", json={**body, "note": "x"}).status_code == 403  # CSRF
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="graded").count() == 1
+    r = _post_json(client, token, "/admin/modeler/dmn/deploy", {**body, "note": "合格线 80"})
+    assert r.status_code == 201 and r.get_json()["versions"][0]["version"] == 2
+    with db.read_scope() as s:
+        v2 = s.query(ProcessVersion).filter_by(process_key="graded", version=2).one()
+        assert v2.change_note == "合格线 80" and b"&gt;= 80" in next(f.content for f in v2.files if f.kind == "dmn")
+
+
+def test_form_editor_preview_and_deploy(client, people, two_versions, db):
+    import json
+
+    from app.models.runtime import ProcessVersion
+
+    token = login(client, "admin")
+    schema = json.loads(FORMS[0][1])
+    schema["properties"]["note"] = {"type": "string", "title": "备注<b>", "description": "可选"}
+    body = {"key": "onboarding", "filename": "ob-basic.json", "schema": schema, "ui": {"ui:order": ["note"]}}
+    r = _post_json(client, token, "/admin/modeler/forms/preview", body).get_json()
+    assert r["valid"] is True and "备注&lt;b&gt;" in r["html"] and r["html"].index("备注") < r["html"].index("项目名称")
+    bad = {**body, "schema": {**schema, "properties": {"x": {"type": "string", "$ref": "#/x"}}}}
+    r = _post_json(client, token, "/admin/modeler/forms/preview", bad).get_json()
+    assert r["valid"] is False and "$ref" in r["errors"][0]["message"]
+    for wrong in ({**body, "schema": "x"}, {**body, "filename": "../x.json"}, {**body, "filename": "a-uischema.json"}):
+        assert _post_json(client, token, "/admin/modeler/forms/preview", wrong).status_code == 400
+    assert _post_json(client, token, "/admin/modeler/forms/deploy", body).status_code == 400  # no note
+    assert _post_json(client, token, "/admin/modeler/forms/deploy", {**bad, "note": "坏"}).status_code == 422
+    assert _post_json(client, token, "/admin/modeler/forms/deploy", {**body, "key": "nope", "note": "x"}).status_code == 404
+    assert client.post("/admin/modeler/forms/preview", json=body).status_code == 403  # CSRF
+    with db.read_scope() as s:
+        assert s.query(ProcessVersion).filter_by(process_key="onboarding").count() == 2
+    r = _post_json(client, token, "/admin/modeler/forms/deploy", {**body, "note": "加备注"})
+    assert r.status_code == 201 and r.get_json()["versions"][0]["version"] == 3
+    with db.read_scope() as s:
+        v3 = s.query(ProcessVersion).filter_by(process_key="onboarding", version=3).one()
+        form = json.loads(next(f.content for f in v3.files if f.filename == "ob-basic.json"))
+        assert form["properties"]["note"]["title"] == "备注<b>" and v3.change_note == "加备注"

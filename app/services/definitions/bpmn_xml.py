@@ -77,6 +77,13 @@ def _text(node) -> str:
     return " ".join((node.text or "").split())
 
 
+# BPMN attribute defaults: writing them or leaving them out is the same model (bpmn-js drops them)
+_ATTR_DEFAULTS = {("cancelActivity", "true"), ("isInterrupting", "true"), ("parallelMultiple", "false"),
+                  ("isForCompensation", "false"), ("startQuantity", "1"), ("completionQuantity", "1"),
+                  ("triggeredByEvent", "false"), ("isClosed", "false"), ("instantiate", "false"),
+                  ("gatewayDirection", "Unspecified")}
+
+
 def _own_props(node) -> dict[str, str]:
     """Attributes, text and id-less descendants of ``node`` (descendants with an id are elements of their own)."""
     props: dict[str, list[str]] = {}
@@ -86,7 +93,7 @@ def _own_props(node) -> dict[str, str]:
 
     for name, value in sorted(node.attrib.items()):
         local = etree.QName(name).localname
-        if local != "id":
+        if local != "id" and (local, value) not in _ATTR_DEFAULTS:
             put(f"@{local}", value)
     text = _text(node)
     if text:

@@ -22,8 +22,10 @@ def validate_files(files: list[tuple[str, bytes]]):
 
         return compile_files(files, operation_names(), set(ROLES))
     except BundleInvalid as exc:
-        raise DeploymentInvalid(f"部署被拒绝:{len(exc.errors)} 处错误 / deployment refused: "
-                                f"{len(exc.errors)} error(s)", [e.as_dict() for e in exc.errors]) from None
+        err = DeploymentInvalid(f"部署被拒绝:{len(exc.errors)} 处错误 / deployment refused: "
+                                f"{len(exc.errors)} error(s)", [e.as_dict() for e in exc.errors])
+        err.warnings = [w.as_dict() for w in exc.warnings]
+        raise err from None
 
 
 def _check_json_files(files: list[tuple[str, bytes]]) -> None:
@@ -76,8 +78,11 @@ def _check_dmn_expressions(files: list[tuple[str, bytes]]) -> None:
         raise DeploymentInvalid("部署被拒绝 / deployment refused", errors)
 
 
-def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, dry_run: bool = False) -> list[dict]:
-    """Validate and store. Identical content returns the existing version with ``created: False``."""
+def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, dry_run: bool = False,
+                 note: str | None = None) -> list[dict]:
+    """Validate and store. Identical content returns the existing version with ``created: False``.
+    ``note`` (the change note of the modeler's deploy dialog) is stored with each new version."""
+
     _check_json_files(files)
     _check_dmn_expressions(files)
     compiled = validate_files(files)
@@ -93,12 +98,13 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, 
     for proc in compiled:
         existing = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == proc.process_key,
                                                                ProcessVersion.content_hash == proc.content_hash))
+        warnings = [w.as_dict() for w in proc.warnings]
         if existing is not None:
-            results.append(_summary(existing, created=False))
+            results.append({**_summary(existing, created=False), "warnings": warnings})
             continue
         if dry_run:
             results.append({"process_key": proc.process_key, "version": None, "hash": proc.content_hash,
-                            "created": False, "dry_run": True})
+                            "created": False, "dry_run": True, "warnings": warnings})
             continue
         latest = session.scalar(select(func.max(ProcessVersion.version))
                                 .where(ProcessVersion.process_key == proc.process_key)) or 0
@@ -106,6 +112,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, 
             process_key=proc.process_key, name=proc.name, version=latest + 1, content_hash=proc.content_hash,
             main_file=proc.main_file, spec_json=proc.spec_json, serializer_version=proc.serializer_version,
             timer_start=proc.timer_start, message_starts=proc.message_starts, author=author, created_at=clock.now(),
+            change_note=(note or "").strip() or None,
         )
         version.files = [ProcessFile(filename=name, kind=kind, content=content)
                          for name, (kind, content) in proc.files.items()]
@@ -114,8 +121,8 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], author: str, 
         _reschedule_timer_start(session, version)
         audit.record(session, "deploy", author, detail={"process_key": version.process_key, "version": version.version,
                                                         "hash": version.content_hash,
-                                                        "files": sorted(proc.files)})
-        results.append(_summary(version, created=True))
+                                                        "files": sorted(proc.files), "note": version.change_note})
+        results.append({**_summary(version, created=True), "warnings": warnings})
     return results
 
 
@@ -149,12 +156,13 @@ def read_folder(path) -> list[tuple[str, bytes]]:
     return files
 
 
-def deploy_folder(session: Session, path, author: str, forms_dir=None, dry_run: bool = False) -> list[dict]:
+def deploy_folder(session: Session, path, author: str, forms_dir=None, dry_run: bool = False,
+                  note: str | None = None) -> list[dict]:
     files = read_folder(path)
     if forms_dir is not None:
         names = {n for n, _ in files}
         files += [(n, c) for n, c in read_folder(forms_dir) if n not in names and n.endswith(".json")]
-    return deploy_files(session, files, author, dry_run=dry_run)
+    return deploy_files(session, files, author, dry_run=dry_run, note=note)
 
 
 def list_processes(session: Session) -> list[dict]:
@@ -174,4 +182,4 @@ def list_versions(session: Session, key: str) -> list[dict]:
                                .order_by(ProcessVersion.version.desc())).all()
     return [{"id": v.id, "process_key": v.process_key, "version": v.version, "name": v.name, "hash": v.content_hash,
              "author": v.author, "created_at": v.created_at.isoformat(), "main_file": v.main_file,
-             "files": [f.filename for f in v.files]} for v in versions]
+             "change_note": v.change_note, "files": [f.filename for f in v.files]} for v in versions]

@@ -63,7 +63,7 @@ def _new_task_row(instance: Instance, view, scope: dict, now) -> dict:
     lane = (view.lane or "").strip() or None
     return dict(
         id=view.id, instance_id=instance.id, process_key=instance.process_key, element_id=view.element_id,
-        name=view.name, lane=lane, state="open", assignee=None,
+        name=view.name, lane=lane, state="open", assignee=getattr(view, "assignee", None),
         form_file=view.form_file, ui_file=view.ui_file, due_at=view.due_at, warning=view.warning,
         project_id=_int(scope.get("project_id")), project_name=_str(scope.get("project_name")),
         region_code=_str(scope.get("region_code")), tier=_str(scope.get("tier")),

@@ -119,6 +119,7 @@
     var modeler = new window.BpmnJS({
       container: canvasEl,
       keyboard: { bindTo: canvasEl },
+      additionalModules: window.InvestflowBpmn ? window.InvestflowBpmn.modules() : [],
       moddleExtensions: { spiffworkflow: SPIFF_DESCRIPTOR }
     });
     var state = { key: null, filename: null, markers: [], seq: 0, lastXml: null, selected: null };
@@ -169,53 +170,86 @@
     // ------------------------------------------------------------------ validation
     function clearMarkers() {
       var canvas = svc("canvas");
-      state.markers.forEach(function (id) { try { canvas.removeMarker(id, "has-error"); } catch (e) { /* gone */ } });
+      state.markers.forEach(function (m) { try { canvas.removeMarker(m.id, m.cls); } catch (e) { /* gone */ } });
       state.markers = [];
+      try { svc("overlays").remove({ type: "lint" }); } catch (e) { /* nothing imported */ }
     }
 
-    function renderProblems(errors) {
+    function problemItem(err, level, registry, canvas) {
+      var li = document.createElement("li");
+      li.className = level === "warning" ? "problem problem-warning" : "problem";
+      li.setAttribute("data-level", level);
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "btn-link problem-link";
+      var where = [err.file, err.element_id, err.line ? "第 " + err.line + " 行" : null].filter(Boolean).join(" · ");
+      var strong = document.createElement("strong");
+      strong.textContent = (level === "warning" ? "提示:" : "错误:") + (where || "(整体)");
+      var msg = document.createElement("span");
+      msg.className = "problem-message";
+      msg.textContent = err.message;
+      btn.appendChild(strong);
+      btn.appendChild(document.createElement("br"));
+      btn.appendChild(msg);
+      var element = err.element_id ? registry.get(err.element_id) : null;
+      if (element) {
+        btn.addEventListener("click", function () {
+          if (element !== canvas.getRootElement()) {
+            svc("selection").select(element);
+            try { canvas.scrollToElement(element); } catch (e) { /* older canvas */ }
+          } else {
+            svc("selection").select(null);
+            showProps(null);
+          }
+          canvasEl.focus();
+        });
+      } else {
+        btn.disabled = !err.element_id;
+      }
+      li.setAttribute("data-element", err.element_id || "");
+      li.appendChild(btn);
+      return li;
+    }
+
+    function addOverlay(element, level, messages) {
+      var badge = document.createElement("span");
+      badge.className = "lint-badge lint-" + level;
+      badge.setAttribute("data-lint-element", element.id);
+      badge.setAttribute("data-level", level);
+      badge.setAttribute("role", "img");
+      badge.setAttribute("aria-label", (level === "error" ? "错误:" : "提示:") + messages.join(";"));
+      badge.title = messages.join("\n");
+      badge.textContent = level === "error" ? "✕" + (messages.length > 1 ? messages.length : "")
+                                            : "!" + (messages.length > 1 ? messages.length : "");
+      svc("overlays").add(element.id, "lint", { position: { top: -10, right: 10 }, html: badge });
+    }
+
+    function renderProblems(errors, warnings) {
+      warnings = warnings || [];
       clearMarkers();
       problemList.textContent = "";
       problemCount.textContent = String(errors.length);
+      problemCount.classList.toggle("count-error", errors.length > 0);
+      var warnCount = document.getElementById("warning-count");
+      if (warnCount) { warnCount.textContent = String(warnings.length); }
       var registry = svc("elementRegistry");
       var canvas = svc("canvas");
-      errors.forEach(function (err) {
-        var li = document.createElement("li");
-        li.className = "problem";
-        var btn = document.createElement("button");
-        btn.type = "button";
-        btn.className = "btn-link problem-link";
-        var where = [err.file, err.element_id, err.line ? "第 " + err.line + " 行" : null].filter(Boolean).join(" · ");
-        var strong = document.createElement("strong");
-        strong.textContent = where || "(整体)";
-        var msg = document.createElement("span");
-        msg.className = "problem-message";
-        msg.textContent = err.message;
-        btn.appendChild(strong);
-        btn.appendChild(document.createElement("br"));
-        btn.appendChild(msg);
-        var element = err.element_id ? registry.get(err.element_id) : null;
-        if (element) {
-          if (element !== canvas.getRootElement()) {
-            canvas.addMarker(element.id, "has-error");
-            state.markers.push(element.id);
-          }
-          btn.addEventListener("click", function () {
-            if (element !== canvas.getRootElement()) {
-              svc("selection").select(element);
-              try { canvas.scrollToElement(element); } catch (e) { /* older canvas */ }
-            } else {
-              svc("selection").select(null);
-              showProps(null);
-            }
-            canvasEl.focus();
-          });
-        } else {
-          btn.disabled = !err.element_id;
-        }
-        li.setAttribute("data-element", err.element_id || "");
-        li.appendChild(btn);
-        problemList.appendChild(li);
+      var byElement = {};
+      [["error", errors], ["warning", warnings]].forEach(function (pair) {
+        pair[1].forEach(function (err) {
+          problemList.appendChild(problemItem(err, pair[0], registry, canvas));
+          var element = err.element_id ? registry.get(err.element_id) : null;
+          if (!element || element === canvas.getRootElement() || element.type === "label") { return; }
+          var key = element.id + "|" + pair[0];
+          (byElement[key] = byElement[key] || { element: element, level: pair[0], messages: [] }).messages.push(err.message);
+        });
+      });
+      Object.keys(byElement).forEach(function (key) {
+        var entry = byElement[key];
+        var cls = entry.level === "error" ? "has-error" : "has-warning";
+        canvas.addMarker(entry.element.id, cls);
+        state.markers.push({ id: entry.element.id, cls: cls });
+        try { addOverlay(entry.element, entry.level, entry.messages); } catch (e) { /* element without bounds */ }
       });
     }
 
@@ -232,9 +266,11 @@
         if (seq !== state.seq) { return; }
         var errors = (res.data && res.data.errors) || [];
         if (res.status >= 400 && !errors.length) { errors = [{ message: "校验请求失败(HTTP " + res.status + ")" }]; }
-        renderProblems(errors);
+        var warnings = (res.data && res.data.warnings) || [];
+        renderProblems(errors, warnings);
         var ok = res.status < 400 && res.data.valid;
-        validationState.textContent = ok ? "校验通过,可以部署。" : "发现 " + errors.length + " 处问题。";
+        validationState.textContent = ok ? "校验通过,可以部署" + (warnings.length ? "(" + warnings.length + " 条提示)。" : "。")
+                                         : "发现 " + errors.length + " 处错误" + (warnings.length ? "、" + warnings.length + " 条提示" : "") + "。";
         validationState.className = ok ? "validation-ok small" : "text-error small";
         canvasEl.setAttribute("data-valid", ok ? "true" : "false");
       }).catch(function (err) {
@@ -288,54 +324,155 @@
     }
 
     // ------------------------------------------------------------------ deploy
+    // 部署为新版本 → preview (validation + diff against the latest version) in a dialog that asks for a
+    // required change note → deploy with the note.
+    var dialog = document.getElementById("deploy-dialog");
+    var diffBox = document.getElementById("deploy-diff");
+    var noteField = document.getElementById("deploy-note");
+    var noteError = document.getElementById("deploy-note-error");
+    var STATUS_ZH = { added: "新增", removed: "删除", changed: "修改", moved: "仅布局" };
+
+    function el(tag, cls, text) {
+      var node = document.createElement(tag);
+      if (cls) { node.className = cls; }
+      if (text !== undefined && text !== null) { node.textContent = text; }
+      return node;
+    }
+
+    function renderPreview(data) {
+      diffBox.textContent = "";
+      (data.processes || []).forEach(function (p) {
+        var section = el("section", "deploy-diff-process");
+        section.setAttribute("data-process", p.process_key);
+        section.appendChild(el("h3", null, (p.name || p.process_key) + "(" + p.process_key + ")"));
+        if (p.base_version === null || p.base_version === undefined) {
+          section.appendChild(el("p", "muted", "首次部署:将创建 v1。"));
+        } else if (p.identical) {
+          section.appendChild(el("p", "muted", "与 v" + p.base_version + " 内容相同,不会创建新版本。"));
+        } else if (p.diff) {
+          var sum = p.diff.summary;
+          var line = el("p", "deploy-diff-summary");
+          line.appendChild(document.createTextNode("相对 v" + p.base_version + ":"));
+          ["added", "removed", "changed", "moved"].forEach(function (k) {
+            var badge = el("span", "badge diff-" + k, STATUS_ZH[k] + " " + sum[k]);
+            badge.setAttribute("data-status", k);
+            line.appendChild(badge);
+            line.appendChild(document.createTextNode(" "));
+          });
+          section.appendChild(line);
+          var ul = el("ul", "deploy-diff-items");
+          p.diff.items.slice(0, 40).forEach(function (item) {
+            var li = el("li", "diff-" + item.status);
+            li.setAttribute("data-element", item.id);
+            li.appendChild(el("span", "badge diff-" + item.status, STATUS_ZH[item.status]));
+            li.appendChild(document.createTextNode(" " + (item.name || item.id) + "(" + item.type_name + ")"));
+            (item.changes || []).slice(0, 4).forEach(function (c) {
+              li.appendChild(el("div", "small muted", c.property + ":" + (c.before || "(无)") + " → " + (c.after || "(无)")));
+            });
+            ul.appendChild(li);
+          });
+          if (p.diff.items.length > 40) { ul.appendChild(el("li", "muted", "……另有 " + (p.diff.items.length - 40) + " 处")); }
+          section.appendChild(ul);
+        } else if (p.error) {
+          section.appendChild(el("p", "text-error", p.error));
+        }
+        diffBox.appendChild(section);
+      });
+      var warnings = data.warnings || [];
+      if (warnings.length) {
+        diffBox.appendChild(el("p", "deploy-warnings", "提示 " + warnings.length + " 条(不影响部署,见校验结果)。"));
+      }
+    }
+
+    function showDeployResult(res) {
+      deployCard.hidden = false;
+      deployBody.textContent = "";
+      if (res.status === 201 || res.status === 200) {
+        var versions = res.data.versions || [];
+        var ul = document.createElement("ul");
+        versions.forEach(function (v) {
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = v.url || config.admin_process_url.replace("__KEY__", encodeURIComponent(v.process_key));
+          a.textContent = v.process_key + " v" + v.version;
+          li.appendChild(a);
+          li.appendChild(document.createTextNode(v.created ? " — 已部署为新版本" : " — 内容未变化,沿用已有版本"));
+          li.setAttribute("data-version", v.version);
+          ul.appendChild(li);
+        });
+        deployBody.appendChild(ul);
+        var created = versions.filter(function (v) { return v.created; });
+        say(created.length ? "部署成功:" + created.map(function (v) { return v.process_key + " v" + v.version; }).join("、")
+                           : "内容与已部署版本相同,未创建新版本。");
+        if (versions[0]) {
+          state.key = versions[0].process_key;
+          refreshHeader();
+          if (titleEl) { titleEl.textContent = versions[0].process_key + " v" + versions[0].version; }
+        }
+        var deployWarnings = res.data.warnings || [];
+        renderProblems([], deployWarnings);
+        validationState.textContent = "已部署" + (deployWarnings.length ? "(" + deployWarnings.length + " 条提示,见下)。" : "。");
+      } else {
+        var errors = (res.data && res.data.errors) || [{ message: "部署失败(HTTP " + res.status + ")" }];
+        renderProblems(errors, (res.data && res.data.warnings) || []);
+        var p = document.createElement("p");
+        p.className = "text-error";
+        p.textContent = "部署被拒绝:" + errors.length + " 处错误,未保存任何内容。详见校验结果。";
+        deployBody.appendChild(p);
+        say("部署被拒绝。", true);
+      }
+    }
+
     function deploy() {
       var btn = document.querySelector('[data-action="deploy"]');
       btn.disabled = true;
-      say("正在部署…");
+      say("正在检查将要部署的变化…");
       return currentXml().then(function (xml) {
-        return postJSON(config.deploy_url, { xml: xml, filename: state.filename, key: state.key });
+        state.pendingXml = xml;
+        return postJSON(config.preview_url, { xml: xml, filename: state.filename, key: state.key });
       }).then(function (res) {
-        deployCard.hidden = false;
-        deployBody.textContent = "";
-        if (res.status === 201 || res.status === 200) {
-          var versions = res.data.versions || [];
-          var ul = document.createElement("ul");
-          versions.forEach(function (v) {
-            var li = document.createElement("li");
-            var a = document.createElement("a");
-            a.href = v.url || config.admin_process_url.replace("__KEY__", encodeURIComponent(v.process_key));
-            a.textContent = v.process_key + " v" + v.version;
-            li.appendChild(a);
-            li.appendChild(document.createTextNode(v.created ? " — 已部署为新版本" : " — 内容未变化,沿用已有版本"));
-            li.setAttribute("data-version", v.version);
-            ul.appendChild(li);
-          });
-          deployBody.appendChild(ul);
-          var created = versions.filter(function (v) { return v.created; });
-          say(created.length ? "部署成功:" + created.map(function (v) { return v.process_key + " v" + v.version; }).join("、")
-                             : "内容与已部署版本相同,未创建新版本。");
-          if (versions[0]) {
-            state.key = versions[0].process_key;
-            refreshHeader();
-            if (titleEl) { titleEl.textContent = versions[0].process_key + " v" + versions[0].version; }
-          }
-          renderProblems([]);
-          validationState.textContent = "已部署。";
-        } else {
-          var errors = (res.data && res.data.errors) || [{ message: "部署失败(HTTP " + res.status + ")" }];
-          renderProblems(errors);
-          var p = document.createElement("p");
-          p.className = "text-error";
-          p.textContent = "部署被拒绝:" + errors.length + " 处错误,未保存任何内容。详见校验结果。";
-          deployBody.appendChild(p);
-          say("部署被拒绝。", true);
+        if (res.status >= 400 || !res.data.valid) {
+          var errors = (res.data && res.data.errors) || [{ message: "检查失败(HTTP " + res.status + ")" }];
+          renderProblems(errors, (res.data && res.data.warnings) || []);
+          say("有 " + errors.length + " 处错误,不能部署。详见校验结果。", true);
+          return;
         }
+        renderPreview(res.data);
+        noteField.value = "";
+        noteError.hidden = true;
+        if (typeof dialog.showModal === "function") { dialog.showModal(); } else { dialog.setAttribute("open", ""); }
+        noteField.focus();
+        say("请确认变化并填写变更说明。");
       }).catch(function (err) {
         say("部署失败:" + (err && err.message ? err.message : err), true);
       }).then(function () { btn.disabled = false; });
     }
 
+    function closeDialog() {
+      if (typeof dialog.close === "function") { dialog.close(); } else { dialog.removeAttribute("open"); }
+    }
+
+    document.getElementById("deploy-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var note = noteField.value.trim();
+      if (!note) { noteError.hidden = false; noteField.focus(); return; }
+      var confirmBtn = document.getElementById("deploy-confirm");
+      confirmBtn.disabled = true;
+      say("正在部署…");
+      postJSON(config.deploy_url, { xml: state.pendingXml, filename: state.filename, key: state.key, note: note })
+        .then(function (res) { closeDialog(); showDeployResult(res); })
+        .catch(function (err) { say("部署失败:" + (err && err.message ? err.message : err), true); })
+        .then(function () { confirmBtn.disabled = false; });
+    });
+    document.getElementById("deploy-cancel").addEventListener("click", function () {
+      closeDialog();
+      say("已取消部署。");
+    });
+
     // ------------------------------------------------------------------ properties panel
+    // Every field is read from the business object when an element is selected and written back by
+    // "应用" as ONE command on the command stack (a compound of modeling.updateProperties /
+    // updateModdleProperties calls), so one Ctrl+Z undoes the whole edit.
     function bo(element) { return element.businessObject; }
 
     function targetProcess(element) {
@@ -363,181 +500,337 @@
       return found ? (found.value || "") : "";
     }
 
-    function timerDef(b) {
-      return (b.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
+    function eventDef(b, type) {
+      return (b.eventDefinitions || []).filter(function (d) { return d.$type === type; })[0];
+    }
+    function timerDef(b) { return eventDef(b, "bpmn:TimerEventDefinition"); }
+    function messageHolder(b) {
+      if (b.$type === "bpmn:ReceiveTask" || b.$type === "bpmn:SendTask") { return b; }
+      return eventDef(b, "bpmn:MessageEventDefinition") || null;
     }
 
-    function kindOf(element) {
-      if (!element) { return "process"; }
+    function aspects(element) {
+      if (!element) { return ["process"]; }
       var type = element.type;
-      if (type === "bpmn:Participant") { return "participant"; }
-      if (type === "bpmn:Lane") { return "lane"; }
-      if (type === "bpmn:UserTask") { return "userTask"; }
-      if (type === "bpmn:ServiceTask") { return "serviceTask"; }
-      if (type === "bpmn:ScriptTask") { return "scriptTask"; }
-      if (type === "bpmn:SequenceFlow") { return "sequenceFlow"; }
-      if (/Event$/.test(type) && timerDef(bo(element))) { return "timer"; }
-      return "other";
+      var b = bo(element);
+      var out = [];
+      if (type === "bpmn:Participant") { out.push("process"); }
+      if (type === "bpmn:Lane") { out.push("lane"); }
+      if (type === "bpmn:UserTask") { out.push("userTask"); }
+      if (type === "bpmn:ServiceTask") { out.push("serviceTask"); }
+      if (type === "bpmn:ScriptTask") { out.push("scriptTask"); }
+      if (type === "bpmn:BusinessRuleTask") { out.push("businessRuleTask"); }
+      if (type === "bpmn:CallActivity") { out.push("callActivity"); }
+      if (type === "bpmn:SequenceFlow") { out.push("sequenceFlow"); }
+      if (/Event$/.test(type) && timerDef(b)) { out.push("timer"); }
+      if (messageHolder(b)) { out.push("message"); }
+      return out;
     }
 
     function field(name) { return propsForm.elements[name]; }
 
+    function docText(b) {
+      var docs = b.documentation || [];
+      return docs.length ? (docs[0].text || "") : "";
+    }
+
+    function paramsText(op) {
+      var list = op && op.parameterList ? (op.parameterList.parameters || []) : [];
+      return list.map(function (p) { return (p.id || "") + " = " + (p.value || ""); }).join("\n");
+    }
+
+    function parseParams(text) {
+      var out = [];
+      text.split(/\r?\n/).forEach(function (line, i) {
+        if (!line.trim()) { return; }
+        var at = line.indexOf("=");
+        if (at < 0) { throw new Error("参数第 " + (i + 1) + " 行应为“名称 = 表达式”"); }
+        var id = line.slice(0, at).trim();
+        var value = line.slice(at + 1).trim();
+        if (!/^[A-Za-z_][\w]*$/.test(id)) { throw new Error("参数名 " + id + " 无效(字母、数字、下划线)"); }
+        out.push({ id: id, value: value });
+      });
+      return out;
+    }
+
+    function ensureRoleOption(value) {
+      var select = field("role");
+      Array.prototype.forEach.call(select.querySelectorAll("option[data-unknown]"), function (o) { o.remove(); });
+      if (value && !select.querySelector('option[value="' + (window.CSS && CSS.escape ? CSS.escape(value) : value) + '"]')) {
+        var o = document.createElement("option");
+        o.value = value;
+        o.textContent = value + "(不是已知角色)";
+        o.setAttribute("data-unknown", "true");
+        select.appendChild(o);
+      }
+      select.value = value || "";
+    }
+
     function showProps(element) {
       if (element && element.type === "label") { element = element.labelTarget; }
       state.selected = element || null;
-      var kind = kindOf(element);
+      var kinds = aspects(element);
       var target = element ? { element: element, bo: bo(element) } : targetProcess(null);
       if (!target) { propsTarget.textContent = ""; return; }
       var b = target.bo;
       propsTarget.textContent = element ? ("所选元素:" + (b.name || b.id) + "(" + element.type.replace("bpmn:", "") + ")")
                                         : "未选择元素:编辑流程属性(" + (b.id || "") + ")";
       Array.prototype.forEach.call(propsForm.querySelectorAll("[data-for]"), function (el) {
-        var forKind = el.getAttribute("data-for");
-        el.hidden = !(forKind === kind || (forKind === "process" && (kind === "process" || kind === "participant")));
+        var wanted = el.getAttribute("data-for").split(/\s+/);
+        el.hidden = !wanted.some(function (k) { return kinds.indexOf(k) >= 0; });
+      });
+      Array.prototype.forEach.call(propsForm.querySelectorAll("[data-hide-for]"), function (el) {
+        var hide = el.getAttribute("data-hide-for").split(/\s+/);
+        el.hidden = hide.some(function (k) { return kinds.indexOf(k) >= 0; });
       });
       field("id").value = b.id || "";
       field("name").value = b.name || "";
-      if (kind === "lane") { field("name").setAttribute("list", "role-keys"); } else { field("name").removeAttribute("list"); }
-      var proc = kind === "participant" ? b.processRef : (kind === "process" ? b : null);
+      ensureRoleOption(element && element.type === "bpmn:Lane" ? (b.name || "") : "");
+      field("documentation").value = docText(b);
+      var proc = element && element.type === "bpmn:Participant" ? b.processRef : (!element ? b : null);
       field("isExecutable").checked = !!(proc && proc.isExecutable);
       field("formJsonSchemaFilename").value = spiffProperty(b, "formJsonSchemaFilename");
       field("formUiSchemaFilename").value = spiffProperty(b, "formUiSchemaFilename");
+      field("noForm").checked = spiffProperty(b, "noForm") === "true";
       var instr = extValues(b, "spiffworkflow:InstructionsForEndUser")[0];
       field("instructionsForEndUser").value = instr ? (instr.value || "") : "";
       var op = extValues(b, "spiffworkflow:ServiceTaskOperator")[0];
       field("operatorId").value = op ? (op.id || "") : "";
       field("resultVariable").value = op ? (op.resultVariable || "") : "";
+      field("parameters").value = paramsText(op);
       field("script").value = b.script || "";
+      var decision = extValues(b, "spiffworkflow:CalledDecisionId")[0];
+      field("calledDecisionId").value = decision ? (decision.value || "") : "";
+      field("calledElement").value = b.calledElement || "";
+      var holder = messageHolder(b);
+      field("messageName").value = holder && holder.messageRef ? (holder.messageRef.name || holder.messageRef.id || "") : "";
       field("condition").value = b.conditionExpression ? (b.conditionExpression.body || "") : "";
-      var timer = kind === "timer" ? timerDef(b) : null;
-      var expr = timer ? (timer.timeDuration || timer.timeDate || timer.timeCycle) : null;
-      field("timer").value = expr ? (expr.body || "") : "";
+      var timer = kinds.indexOf("timer") >= 0 ? timerDef(b) : null;
+      var kindKey = timer ? (timer.timeDate ? "timeDate" : (timer.timeCycle ? "timeCycle" : "timeDuration")) : "timeDuration";
+      field("timerKind").value = kindKey;
+      field("timer").value = timer && timer[kindKey] ? (timer[kindKey].body || "") : "";
     }
 
-    function ensureExtension(element, b, type, attrs) {
-      var modeling = svc("modeling");
-      var moddle = svc("moddle");
-      var ext = b.extensionElements;
-      if (!ext) {
-        ext = moddle.create("bpmn:ExtensionElements", { values: [] });
+    function readForm() {
+      var values = {};
+      ["id", "name", "role", "documentation", "formJsonSchemaFilename", "formUiSchemaFilename", "instructionsForEndUser",
+       "operatorId", "resultVariable", "parameters", "script", "calledDecisionId", "calledElement", "messageName",
+       "condition", "timerKind", "timer"].forEach(function (n) { values[n] = field(n).value; });
+      values.isExecutable = field("isExecutable").checked;
+      values.noForm = field("noForm").checked;
+      return values;
+    }
+
+    // ---- edit helpers: each one issues modeling commands (inside the compound command below)
+    function ensureExtElements(el, b) {
+      if (!b.extensionElements) {
+        var ext = svc("moddle").create("bpmn:ExtensionElements", { values: [] });
         ext.$parent = b;
-        modeling.updateModdleProperties(element, b, { extensionElements: ext });
+        svc("modeling").updateModdleProperties(el, b, { extensionElements: ext });
       }
+      return b.extensionElements;
+    }
+
+    function ensureExtension(el, b, type, attrs) {
+      var ext = ensureExtElements(el, b);
       var found = extValues(b, type)[0];
       if (!found) {
-        found = moddle.create(type, attrs || {});
+        found = svc("moddle").create(type, attrs || {});
         found.$parent = ext;
-        modeling.updateModdleProperties(element, ext, { values: (ext.values || []).concat([found]) });
+        svc("modeling").updateModdleProperties(el, ext, { values: (ext.values || []).concat([found]) });
       }
       return found;
     }
 
-    function removeExtension(element, b, type) {
+    function removeExtension(el, b, type) {
       var ext = b.extensionElements;
       if (!ext || !ext.values) { return; }
       var rest = ext.values.filter(function (v) { return !v.$instanceOf(type); });
-      if (rest.length !== ext.values.length) { svc("modeling").updateModdleProperties(element, ext, { values: rest }); }
+      if (rest.length !== ext.values.length) { svc("modeling").updateModdleProperties(el, ext, { values: rest }); }
     }
 
-    function setSpiffProperty(element, b, name, value) {
-      var current = spiffProperty(b, name);
-      if ((current || "") === (value || "")) { return; }
-      var moddle = svc("moddle");
+    function setSpiffProperty(el, b, name, value) {
+      if ((spiffProperty(b, name) || "") === (value || "")) { return; }
       var modeling = svc("modeling");
-      var holder = ensureExtension(element, b, "spiffworkflow:Properties");
+      var holder = ensureExtension(el, b, "spiffworkflow:Properties");
       var list = holder.properties || [];
       var prop = list.filter(function (p) { return p.name === name; })[0];
       if (!value) {
-        modeling.updateModdleProperties(element, holder, { properties: list.filter(function (p) { return p !== prop; }) });
+        modeling.updateModdleProperties(el, holder, { properties: list.filter(function (p) { return p !== prop; }) });
       } else if (prop) {
-        modeling.updateModdleProperties(element, prop, { value: value });
+        modeling.updateModdleProperties(el, prop, { value: value });
       } else {
-        prop = moddle.create("spiffworkflow:Property", { name: name, value: value });
+        prop = svc("moddle").create("spiffworkflow:Property", { name: name, value: value });
         prop.$parent = holder;
-        modeling.updateModdleProperties(element, holder, { properties: list.concat([prop]) });
+        modeling.updateModdleProperties(el, holder, { properties: list.concat([prop]) });
       }
     }
 
-    function apply(e) {
-      e.preventDefault();
-      var element = state.selected;
-      var kind = kindOf(element);
-      var target = element ? { element: element, bo: bo(element) } : targetProcess(null);
-      if (!target) { return; }
+    function setBodyExtension(el, b, type, text) {
+      var current = extValues(b, type)[0];
+      if (text && (!current || current.value !== text)) {
+        current = ensureExtension(el, b, type);
+        svc("modeling").updateModdleProperties(el, current, { value: text });
+      } else if (!text && current) {
+        removeExtension(el, b, type);
+      }
+    }
+
+    function setDocumentation(el, b, text) {
+      if (docText(b) === text) { return; }
+      var docs = text ? [svc("moddle").create("bpmn:Documentation", { text: text })] : [];
+      svc("modeling").updateModdleProperties(el, b, { documentation: docs });
+    }
+
+    function setOperator(el, b, opId, resultVar, params) {
+      var modeling = svc("modeling");
+      var moddle = svc("moddle");
+      var op = extValues(b, "spiffworkflow:ServiceTaskOperator")[0];
+      if (!opId) {
+        if (op) { removeExtension(el, b, "spiffworkflow:ServiceTaskOperator"); }
+        return;
+      }
+      op = op || ensureExtension(el, b, "spiffworkflow:ServiceTaskOperator", { id: opId });
+      if (op.id !== opId || (op.resultVariable || "") !== resultVar) {
+        modeling.updateModdleProperties(el, op, { id: opId, resultVariable: resultVar || undefined });
+      }
+      var old = op.parameterList ? (op.parameterList.parameters || []) : [];
+      var same = old.length === params.length && params.every(function (p, i) {
+        return old[i].id === p.id && (old[i].value || "") === p.value;
+      });
+      if (same) { return; }
+      var types = {};
+      old.forEach(function (p) { types[p.id] = p.type; });
+      var holder = moddle.create("spiffworkflow:Parameters", { parameters: [] });
+      holder.$parent = op;
+      holder.parameters = params.map(function (p) {
+        var node = moddle.create("spiffworkflow:Parameter", { id: p.id, type: types[p.id] || "any", value: p.value });
+        node.$parent = holder;
+        return node;
+      });
+      modeling.updateModdleProperties(el, op, { parameterList: params.length ? holder : undefined });
+    }
+
+    function definitions() { return modeler.getDefinitions(); }
+
+    function setMessageName(el, holder, name) {
+      var current = holder.messageRef ? (holder.messageRef.name || holder.messageRef.id || "") : "";
+      if (current === name) { return; }
+      var modeling = svc("modeling");
+      if (!name) { modeling.updateModdleProperties(el, holder, { messageRef: undefined }); return; }
+      var defs = definitions();
+      var message = (defs.rootElements || []).filter(function (r) { return r.$type === "bpmn:Message" && r.name === name; })[0];
+      if (!message) {
+        message = svc("moddle").create("bpmn:Message", { id: "Message_" + Math.random().toString(36).slice(2, 9), name: name });
+        message.$parent = defs;
+        modeling.updateModdleProperties(el, defs, { rootElements: (defs.rootElements || []).concat([message]) });
+      }
+      modeling.updateModdleProperties(el, holder, { messageRef: message });
+    }
+
+    function setTimer(el, def, kindKey, value) {
+      var prevKind = def.timeDate ? "timeDate" : (def.timeCycle ? "timeCycle" : (def.timeDuration ? "timeDuration" : null));
+      var prev = prevKind && def[prevKind] ? (def[prevKind].body || "") : "";
+      if (prevKind === kindKey && prev === value) { return; }
+      if (!prevKind && !value) { return; }
+      var upd = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
+      if (value) {
+        var expr = svc("moddle").create("bpmn:FormalExpression", { body: value });
+        expr.$parent = def;
+        upd[kindKey] = expr;
+      }
+      svc("modeling").updateModdleProperties(el, def, upd);
+    }
+
+    function checkId(b, newId) {
+      if (!newId || newId === b.id) { return; }
+      if (!/^[A-Za-z_][\w.-]*$/.test(newId)) { throw new Error("ID 只能包含字母、数字、下划线、点和连字符,且不能以数字开头"); }
+      if (svc("elementRegistry").get(newId) || (b.$model && b.$model.ids && b.$model.ids.assigned(newId))) {
+        throw new Error("ID " + newId + " 已被使用");
+      }
+    }
+
+    function applyValues(element, target, v, kinds) {
       var b = target.bo;
       var el = target.element;
       var modeling = svc("modeling");
       var moddle = svc("moddle");
-      var registry = svc("elementRegistry");
+      var newId = v.id.trim();
+      if (newId && newId !== b.id) {
+        if (element) { modeling.updateProperties(element, { id: newId }); }
+        else { modeling.updateModdleProperties(el, b, { id: newId }); }
+        if (state.key === b.id && !element) { state.key = newId; }
+      }
+      var name = kinds.indexOf("lane") >= 0 ? v.role : v.name;
+      if ((b.name || "") !== name) {
+        if (element) { modeling.updateLabel(element, name); }
+        else { modeling.updateModdleProperties(el, b, { name: name || undefined }); }
+      }
+      setDocumentation(el, b, v.documentation);
+      if (kinds.indexOf("process") >= 0) {
+        var proc = element ? b.processRef : b;
+        if (proc && !!proc.isExecutable !== v.isExecutable) {
+          modeling.updateModdleProperties(el, proc, { isExecutable: v.isExecutable });
+        }
+      }
+      if (kinds.indexOf("userTask") >= 0) {
+        setSpiffProperty(el, b, "formJsonSchemaFilename", v.formJsonSchemaFilename.trim());
+        setSpiffProperty(el, b, "formUiSchemaFilename", v.formUiSchemaFilename.trim());
+        setSpiffProperty(el, b, "noForm", v.noForm ? "true" : "");
+        setBodyExtension(el, b, "spiffworkflow:InstructionsForEndUser", v.instructionsForEndUser);
+      }
+      if (kinds.indexOf("serviceTask") >= 0) {
+        setOperator(el, b, v.operatorId.trim(), v.resultVariable.trim(), v.params);
+      }
+      if (kinds.indexOf("scriptTask") >= 0 && (b.script || "") !== v.script) {
+        modeling.updateProperties(el, { script: v.script, scriptFormat: b.scriptFormat || "python" });
+      }
+      if (kinds.indexOf("businessRuleTask") >= 0) {
+        setBodyExtension(el, b, "spiffworkflow:CalledDecisionId", v.calledDecisionId.trim());
+      }
+      if (kinds.indexOf("callActivity") >= 0 && (b.calledElement || "") !== v.calledElement.trim()) {
+        modeling.updateProperties(el, { calledElement: v.calledElement.trim() || undefined });
+      }
+      if (kinds.indexOf("message") >= 0) {
+        setMessageName(el, messageHolder(b), v.messageName.trim());
+      }
+      if (kinds.indexOf("sequenceFlow") >= 0) {
+        var cond = v.condition.trim();
+        var old = b.conditionExpression ? (b.conditionExpression.body || "") : "";
+        if (cond !== old) {
+          modeling.updateProperties(el, { conditionExpression: cond ? moddle.create("bpmn:FormalExpression", { body: cond }) : undefined });
+        }
+      }
+      if (kinds.indexOf("timer") >= 0) {
+        setTimer(el, timerDef(b), v.timerKind, v.timer.trim());
+      }
+    }
+
+    var commandStack = svc("commandStack");
+    commandStack.register("investflow.applyFields", {
+      preExecute: function (context) { applyValues(context.element, context.target, context.values, context.kinds); },
+      execute: function () { return []; },
+      revert: function () { return []; }
+    });
+
+    function apply(e) {
+      e.preventDefault();
+      var element = state.selected;
+      var kinds = aspects(element);
+      var target = element ? { element: element, bo: bo(element) } : targetProcess(null);
+      if (!target) { return; }
       try {
-        var newId = field("id").value.trim();
-        if (newId && newId !== b.id) {
-          if (!/^[A-Za-z_][\w.-]*$/.test(newId)) { throw new Error("ID 只能包含字母、数字、下划线、点和连字符,且不能以数字开头"); }
-          if (registry.get(newId) || (b.$model && b.$model.ids && b.$model.ids.assigned(newId))) {
-            throw new Error("ID " + newId + " 已被使用");
-          }
-          if (element) { modeling.updateProperties(element, { id: newId }); }
-          else { modeling.updateModdleProperties(el, b, { id: newId }); }
-          if (state.key === b.id && !element) { state.key = newId; }
+        var values = readForm();  // read everything first: each command re-renders the panel
+        checkId(target.bo, values.id.trim());
+        values.params = kinds.indexOf("serviceTask") >= 0 ? parseParams(values.parameters) : [];
+        var before = commandStack._stack.length;
+        commandStack.execute("investflow.applyFields", { element: element, target: target, values: values, kinds: kinds });
+        if (commandStack._stack.length - before <= 1) {
+          commandStack.undo();  // nothing changed: drop the empty step so Ctrl+Z undoes a real edit
+          say("属性没有变化。");
+        } else {
+          say("已应用属性修改(Ctrl+Z 可撤销)。");
         }
-        var name = field("name").value;
-        if ((b.name || "") !== name) {
-          if (element) { modeling.updateLabel(element, name); }
-          else { modeling.updateModdleProperties(el, b, { name: name || undefined }); }
-        }
-        if (kind === "process" || kind === "participant") {
-          var proc = kind === "participant" ? b.processRef : b;
-          if (proc && !!proc.isExecutable !== field("isExecutable").checked) {
-            modeling.updateModdleProperties(el, proc, { isExecutable: field("isExecutable").checked });
-          }
-        }
-        if (kind === "userTask") {
-          setSpiffProperty(el, b, "formJsonSchemaFilename", field("formJsonSchemaFilename").value.trim());
-          setSpiffProperty(el, b, "formUiSchemaFilename", field("formUiSchemaFilename").value.trim());
-          var text = field("instructionsForEndUser").value;
-          var instr = extValues(b, "spiffworkflow:InstructionsForEndUser")[0];
-          if (text && (!instr || instr.value !== text)) {
-            instr = ensureExtension(el, b, "spiffworkflow:InstructionsForEndUser");
-            modeling.updateModdleProperties(el, instr, { value: text });
-          } else if (!text && instr) {
-            removeExtension(el, b, "spiffworkflow:InstructionsForEndUser");
-          }
-        }
-        if (kind === "serviceTask") {
-          var opId = field("operatorId").value.trim();
-          var resultVar = field("resultVariable").value.trim();
-          var op = extValues(b, "spiffworkflow:ServiceTaskOperator")[0];
-          if (opId) {
-            op = op || ensureExtension(el, b, "spiffworkflow:ServiceTaskOperator", { id: opId });
-            if (op.id !== opId || (op.resultVariable || "") !== resultVar) {
-              modeling.updateModdleProperties(el, op, { id: opId, resultVariable: resultVar || undefined });
-            }
-          } else if (op) {
-            removeExtension(el, b, "spiffworkflow:ServiceTaskOperator");
-          }
-        }
-        if (kind === "scriptTask" && (b.script || "") !== field("script").value) {
-          modeling.updateProperties(el, { script: field("script").value, scriptFormat: b.scriptFormat || "python" });
-        }
-        if (kind === "sequenceFlow") {
-          var cond = field("condition").value.trim();
-          var old = b.conditionExpression ? (b.conditionExpression.body || "") : "";
-          if (cond !== old) {
-            modeling.updateProperties(el, { conditionExpression: cond ? moddle.create("bpmn:FormalExpression", { body: cond }) : undefined });
-          }
-        }
-        if (kind === "timer") {
-          var def = timerDef(b);
-          var kindKey = def.timeDate ? "timeDate" : (def.timeCycle ? "timeCycle" : "timeDuration");
-          var value = field("timer").value.trim();
-          var prev = def[kindKey] ? (def[kindKey].body || "") : "";
-          if (value !== prev) {
-            var upd = {};
-            upd[kindKey] = value ? moddle.create("bpmn:FormalExpression", { body: value }) : undefined;
-            modeling.updateModdleProperties(el, def, upd);
-          }
-        }
-        say("已应用属性修改。");
         refreshHeader();
       } catch (err) {
         say("无法应用:" + (err && err.message ? err.message : err), true);

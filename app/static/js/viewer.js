@@ -103,7 +103,8 @@
       container.classList.add("viewer-missing");
       return;
     }
-    var viewer = new window.BpmnJS({ container: container });
+    var viewer = new window.BpmnJS({ container: container,
+                                     additionalModules: window.InvestflowBpmn ? window.InvestflowBpmn.modules() : [] });
     getJSON(config.url).then(function (data) {
       if (!data.xml) { say("该实例没有可显示的流程图。"); return null; }
       return viewer.importXML(data.xml).then(function (result) {

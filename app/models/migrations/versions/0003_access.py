@@ -1,7 +1,7 @@
 """sessions and sign-in throttling: user_account.session_version, sign_in_throttle
 
 Revision ID: 0003_access
-Revises: 0002
+Revises: 0006_processes
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import app.models.base
 
 revision = '0003_access'
-down_revision = '0002'
+down_revision = '0006_processes'
 branch_labels = None
 depends_on = None
 
