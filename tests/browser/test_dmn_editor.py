@@ -18,7 +18,7 @@ DMN_JS = ROOT / "app" / "static" / "vendor" / "dmn-js" / "dist" / "dmn-modeler.p
 
 def _grade(db, iid):
     from app.models.runtime import Instance
-    from app.services import instances
+    from app.services.runtime import instances
 
     with db.read_scope() as s:
         return instances.instance_data(s, s.get(Instance, iid)).get("grade")
@@ -27,7 +27,7 @@ def _grade(db, iid):
 def test_dmn_table_edited_and_deployed_changes_the_decision(live_server, page, screenshot, factory, db):
     if not DMN_JS.exists():
         pytest.skip(f"vendored dmn-js missing ({DMN_JS}); run `investflow assets fetch`")
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     with db.session_scope() as s:
         deploy.deploy_files(s, [(n, (FIX / n).read_bytes()) for n in ("graded.bpmn", "grade.dmn")], "tester")

@@ -51,7 +51,7 @@ def test_palette_context_pad_replace_menu_and_lanes_in_chinese(live_server, page
 
 
 def test_viewer_shows_lanes_with_chinese_role_names(live_server, page, factory, db):
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     with db.session_scope() as s:
         deploy.deploy_files(s, deploy.read_folder(ROOT / "processes" / "exit.bpmn") +

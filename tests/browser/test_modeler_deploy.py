@@ -61,7 +61,7 @@ def test_deploy_dialog_shows_the_diff_and_needs_a_note(live_server, page, screen
 
 def test_visual_diff_colours_both_diagrams_and_collapses_unchanged_files(live_server, page, screenshot, factory,
                                                                          db, vendored):  # noqa: F811
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     factory.deploy_onboarding()
     v2 = (ONBOARDING.replace('name="初审"'.encode(), 'name="初审(修订)"'.encode())

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.engine.camunda import Untranslatable, translate_expression
 from app.errors import DeploymentInvalid, FormInvalid
 from app.models.runtime import HumanTask, Instance
-from app.services import deploy
+from app.services.definitions import deploy
 
 CAM = Path(__file__).resolve().parents[1] / "fixtures" / "camunda"
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.errors import DeploymentInvalid
 from app.models.runtime import ProcessVersion
-from app.services import deploy
+from app.services.definitions import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '

@@ -418,7 +418,7 @@ def test_modeler_preview_shows_the_diff_against_the_latest_version(client, peopl
 
 def test_dmn_editor_validates_and_deploys_a_table_with_a_note(client, people, db):
     from app.models.runtime import ProcessVersion
-    from app.services import deploy
+    from app.services.definitions import deploy
 
     fix = FIXTURES / "modeler"
     with db.session_scope() as s:
