@@ -286,8 +286,17 @@ def translate(tree, forms: set[str], operators: set[str], roles: set[str]):
         issues.append(("warning", el, message))
 
     in_lane = {ref.text.strip() for ref in root.iter(_q(BPMN, "flowNodeRef")) if ref.text}
+    _translate_timers(root, error)
+    _translate_conditions(root, error)
+    _check_scripts(root, error)
+    for task in root.iter(_q(BPMN, "userTask")):
+        _translate_assignment(task, roles, in_lane, error, warning)
+        _translate_form_key(task, forms, warning)
+    _translate_services(root, operators, error)
+    return etree.ElementTree(root), issues
 
-    # timers
+
+def _translate_timers(root, error) -> None:
     for kind in ("timeDuration", "timeDate", "timeCycle"):
         for node in root.iter(_q(BPMN, kind)):
             event = node.getparent().getparent()
@@ -302,7 +311,8 @@ def translate(tree, forms: set[str], operators: set[str], roles: set[str]):
                 except Untranslatable as exc:
                     error(event, f"定时器表达式 {text} 无法转换({exc}) / timer expression cannot be translated")
 
-    # conditions
+
+def _translate_conditions(root, error) -> None:
     for cond in root.iter(_q(BPMN, "conditionExpression"), _q(BPMN, "condition")):
         text = (cond.text or "").strip()
         owner = cond.getparent()
@@ -319,74 +329,84 @@ def translate(tree, forms: set[str], operators: set[str], roles: set[str]):
             error(owner, f"条件表达式 {text} 无法转换为本平台的表达式({exc}):元素 {owner.get('id')} / "
                          f"condition '{text}' of '{owner.get('id')}' cannot be translated")
 
-    # scripts in another language
+
+def _check_scripts(root, error) -> None:
     for script_task in root.iter(_q(BPMN, "scriptTask")):
         fmt = (script_task.get("scriptFormat") or "python").strip().lower()
         if fmt not in ("python", "py", "text/x-python", "python3"):
             error(script_task, f"脚本任务 {script_task.get('id')} 使用 {fmt} 脚本,本平台只运行 Python / only Python "
                                f"scripts run (scriptFormat '{fmt}')")
 
-    # user tasks: assignment and forms
-    for task in root.iter(_q(BPMN, "userTask")):
-        tid = task.get("id")
-        zassign = task.find("bpmn:extensionElements/zeebe:assignmentDefinition", NS)
-        groups = _attr(task, CAMUNDA, "candidateGroups") or (zassign is not None and _attr(zassign, ZEEBE, "candidateGroups")) \
-            or (zassign is not None and (zassign.get("candidateGroups") or "").strip()) or None
-        assignee = _attr(task, CAMUNDA, "assignee") or \
-            (zassign is not None and ((zassign.get("assignee") or "").strip() or None)) or None
-        users = _attr(task, CAMUNDA, "candidateUsers") or \
-            (zassign is not None and ((zassign.get("candidateUsers") or "").strip() or None)) or None
-        if groups:
-            if looks_foreign(groups):
-                error(task, f"用户任务 {tid} 的候选组 {groups} 是表达式,无法映射到角色 / dynamic candidate groups "
-                            "are not supported")
-            else:
-                names = [g.strip() for g in groups.strip("[]").replace('"', "").split(",") if g.strip()]
-                unknown = [g for g in names if g not in roles]
-                if unknown:
-                    error(task, f"用户任务 {tid} 的候选组 {', '.join(unknown)} 不是已知角色;候选组名必须是角色键"
-                                f"(如 zsw_office、ndrc) / candidate group(s) {', '.join(unknown)} name no known role")
-                elif tid in in_lane:
-                    warning(task, f"用户任务 {tid} 已在泳道中,候选组 {groups} 未使用(泳道优先) / the task's lane wins "
-                                  "over its candidate groups")
-                else:
-                    process = process_of(task)
-                    if process is not None:
-                        lane = _lane_for(process, names[0])
-                        etree.SubElement(lane, _q(BPMN, "flowNodeRef")).text = tid
-                        in_lane.add(tid)
-                    if len(names) > 1:
-                        warning(task, f"用户任务 {tid} 有多个候选组 {groups},只使用第一个 {names[0]} / only the first "
-                                      "candidate group is used")
-        if assignee:
-            if looks_foreign(assignee):
-                warning(task, f"用户任务 {tid} 的办理人 {assignee} 是表达式,未映射;任务按泳道角色分配 / dynamic "
-                              "assignee ignored")
-            else:
-                _set_property(task, "assignee", assignee)
-        if users:
-            warning(task, f"用户任务 {tid} 的候选用户 {users} 无法映射,请改用候选组(角色键) / candidate users are "
-                          "not mapped; use candidate groups that are role keys")
-        form_key = _attr(task, CAMUNDA, "formKey") or _attr(task, CAMUNDA, "formRef")
-        zform = task.find("bpmn:extensionElements/zeebe:formDefinition", NS)
-        if not form_key and zform is not None:
-            form_key = (zform.get("formKey") or zform.get("formId") or "").strip() or None
-        if form_key and not _has_property(task, "formJsonSchemaFilename"):
-            name = PurePosixPath(form_key.split(":")[-1]).name
-            candidates = [name, f"{name}.json", f"{PurePosixPath(name).stem}.json"]
-            found = next((c for c in candidates if c in forms and not c.endswith("-uischema.json")), None)
-            if found:
-                _set_property(task, "formJsonSchemaFilename", found)
-                ui = f"{PurePosixPath(found).stem}-uischema.json"
-                if ui in forms:
-                    _set_property(task, "formUiSchemaFilename", ui)
-            else:
-                _set_property(task, "noForm", "true")
-                warning(task, f"用户任务 {tid} 的表单 {form_key} 没有对应的 JSON Schema 文件,办理时只显示“确认办理”"
-                              f"按钮;请上传 {PurePosixPath(name).stem}.json / form key '{form_key}' has no JSON Schema: "
-                              "the task completes with a plain confirmation")
 
-    # external service tasks → registered operators
+def _translate_assignment(task, roles: set[str], in_lane: set[str], error, warning) -> None:
+    tid = task.get("id")
+    zassign = task.find("bpmn:extensionElements/zeebe:assignmentDefinition", NS)
+    groups = _attr(task, CAMUNDA, "candidateGroups") or (zassign is not None and _attr(zassign, ZEEBE, "candidateGroups")) \
+        or (zassign is not None and (zassign.get("candidateGroups") or "").strip()) or None
+    assignee = _attr(task, CAMUNDA, "assignee") or \
+        (zassign is not None and ((zassign.get("assignee") or "").strip() or None)) or None
+    users = _attr(task, CAMUNDA, "candidateUsers") or \
+        (zassign is not None and ((zassign.get("candidateUsers") or "").strip() or None)) or None
+    if groups:
+        _map_groups(task, tid, groups, roles, in_lane, error, warning)
+    if assignee:
+        if looks_foreign(assignee):
+            warning(task, f"用户任务 {tid} 的办理人 {assignee} 是表达式,未映射;任务按泳道角色分配 / dynamic "
+                          "assignee ignored")
+        else:
+            _set_property(task, "assignee", assignee)
+    if users:
+        warning(task, f"用户任务 {tid} 的候选用户 {users} 无法映射,请改用候选组(角色键) / candidate users are "
+                      "not mapped; use candidate groups that are role keys")
+
+
+def _map_groups(task, tid: str, groups: str, roles: set[str], in_lane: set[str], error, warning) -> None:
+    if looks_foreign(groups):
+        error(task, f"用户任务 {tid} 的候选组 {groups} 是表达式,无法映射到角色 / dynamic candidate groups "
+                    "are not supported")
+    else:
+        names = [g.strip() for g in groups.strip("[]").replace('"', "").split(",") if g.strip()]
+        unknown = [g for g in names if g not in roles]
+        if unknown:
+            error(task, f"用户任务 {tid} 的候选组 {', '.join(unknown)} 不是已知角色;候选组名必须是角色键"
+                        f"(如 zsw_office、ndrc) / candidate group(s) {', '.join(unknown)} name no known role")
+        elif tid in in_lane:
+            warning(task, f"用户任务 {tid} 已在泳道中,候选组 {groups} 未使用(泳道优先) / the task's lane wins "
+                          "over its candidate groups")
+        else:
+            process = process_of(task)
+            if process is not None:
+                lane = _lane_for(process, names[0])
+                etree.SubElement(lane, _q(BPMN, "flowNodeRef")).text = tid
+                in_lane.add(tid)
+            if len(names) > 1:
+                warning(task, f"用户任务 {tid} 有多个候选组 {groups},只使用第一个 {names[0]} / only the first "
+                              "candidate group is used")
+
+
+def _translate_form_key(task, forms: set[str], warning) -> None:
+    tid = task.get("id")
+    form_key = _attr(task, CAMUNDA, "formKey") or _attr(task, CAMUNDA, "formRef")
+    zform = task.find("bpmn:extensionElements/zeebe:formDefinition", NS)
+    if not form_key and zform is not None:
+        form_key = (zform.get("formKey") or zform.get("formId") or "").strip() or None
+    if form_key and not _has_property(task, "formJsonSchemaFilename"):
+        name = PurePosixPath(form_key.split(":")[-1]).name
+        candidates = [name, f"{name}.json", f"{PurePosixPath(name).stem}.json"]
+        found = next((c for c in candidates if c in forms and not c.endswith("-uischema.json")), None)
+        if found:
+            _set_property(task, "formJsonSchemaFilename", found)
+            ui = f"{PurePosixPath(found).stem}-uischema.json"
+            if ui in forms:
+                _set_property(task, "formUiSchemaFilename", ui)
+        else:
+            _set_property(task, "noForm", "true")
+            warning(task, f"用户任务 {tid} 的表单 {form_key} 没有对应的 JSON Schema 文件,办理时只显示“确认办理”"
+                          f"按钮;请上传 {PurePosixPath(name).stem}.json / form key '{form_key}' has no JSON Schema: "
+                          "the task completes with a plain confirmation")
+
+
+def _translate_services(root, operators: set[str], error) -> None:
     for task in root.iter(_q(BPMN, "serviceTask")):
         if task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS) is not None:
             continue
@@ -399,4 +419,3 @@ def translate(tree, forms: set[str], operators: set[str], roles: set[str]):
         elif topic or other:
             error(task, f"服务任务 {task.get('id')} 的 Camunda 实现 {topic or other} 不是已注册的处理器 / "
                         f"implementation '{topic or other}' is not a registered operator")
-    return etree.ElementTree(root), issues

@@ -73,62 +73,80 @@ def lint_process(process, bundle_process_ids: set[str], error: Report, warning: 
 
 def _lint_container(container, process_ids: set[str], error: Report, warning: Report, top: bool) -> None:
     kind = _local(container)
-    event_sub = container.get("triggeredByEvent") == "true"
     nodes = [c for c in container if _local(c) in FLOW_NODES]
-    flows = [c for c in container if _local(c) == "sequenceFlow"]
     incoming: dict[str, list] = {}
     outgoing: dict[str, list] = {}
-    for flow in flows:
+    for flow in (c for c in container if _local(c) == "sequenceFlow"):
         outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
         incoming.setdefault(flow.get("targetRef"), []).append(flow)
-    starts = [n for n in nodes if _local(n) == "startEvent"]
-    ends = [n for n in nodes if _local(n) == "endEvent"]
-    where = "流程" if top else ("事件子流程" if event_sub else "子流程")
     if nodes and kind != "adHocSubProcess":
-        if not starts:
-            error(container, f"{where} {container.get('id')} 没有开始事件 / no start event in "
-                             f"{'process' if top else 'sub-process'} '{container.get('id')}'")
-        if not ends and not event_sub:
-            error(container, f"{where} {container.get('id')} 没有结束事件 / no end event in "
-                             f"{'process' if top else 'sub-process'} '{container.get('id')}'")
+        _lint_start_end(container, nodes, error, top)
     for node in nodes:
-        local = _local(node)
         nid = node.get("id")
-        ins, outs = incoming.get(nid, []), outgoing.get(nid, [])
-        exempt_in = local in ("startEvent", "boundaryEvent") or _is_compensation(node) or \
-            (local == "intermediateCatchEvent" and _is_link(node)) or kind == "adHocSubProcess"
-        exempt_out = local == "endEvent" or _is_compensation(node) or \
-            (local == "intermediateThrowEvent" and _is_link(node)) or kind == "adHocSubProcess"
-        if local == "boundaryEvent" and _has_def(node, "compensateEventDefinition"):
-            exempt_out = True
-        if not ins and not outs and not (exempt_in and exempt_out):
-            error(node, f"{_label(node)} 没有连接任何顺序流 / element '{nid}' is disconnected (no sequence flow)")
-        elif not ins and not exempt_in:
-            error(node, f"{_label(node)} 没有流入的顺序流,永远不会执行 / element '{nid}' has no incoming sequence flow")
-        elif not outs and not exempt_out:
-            warning(node, f"{_label(node)} 没有流出的顺序流(隐式结束),建议连到结束事件 / element '{nid}' has no "
-                          "outgoing flow (implicit end)")
-        if local in ACTIVITIES and not (node.get("name") or "").strip():
-            warning(node, f"{_label(node)} 没有名称 / activity '{nid}' has no label")
-        if local == "userTask":
-            _lint_user_task(node, warning)
-        if local == "callActivity":
-            target = (node.get("calledElement") or "").strip()
-            if not target:
-                error(node, f"{_label(node)} 没有指定被调用流程 calledElement / call activity '{nid}' names no "
-                            "called process")
-            elif target not in process_ids:
-                error(node, f"{_label(node)} 调用的流程 “{target}” 不在本次部署的文件中 / called process "
-                            f"'{target}' is not in the deployed files")
-        if len(outs) > 1 and local not in GATEWAYS:
-            # the engine runs an implicit split only from a start event (as a parallel split)
-            report = warning if local == "startEvent" else error
-            report(node, f"{_label(node)} 有 {len(outs)} 条流出顺序流(隐式分支),请改用网关 / implicit split: "
-                         f"'{nid}' has {len(outs)} outgoing flows; use a gateway")
-        if local in ("exclusiveGateway", "inclusiveGateway") and len(outs) > 1:
-            _lint_split(node, outs, warning)
-        if local in ("subProcess", "transaction", "adHocSubProcess"):
-            _lint_container(node, process_ids, error, warning, top=False)
+        _lint_connections(node, kind, incoming.get(nid, []), outgoing.get(nid, []), error, warning)
+        _lint_node(node, outgoing.get(nid, []), process_ids, error, warning)
+
+
+def _lint_start_end(container, nodes: list, error: Report, top: bool) -> None:
+    event_sub = container.get("triggeredByEvent") == "true"
+    where = "流程" if top else ("事件子流程" if event_sub else "子流程")
+    what = "process" if top else "sub-process"
+    if not any(_local(n) == "startEvent" for n in nodes):
+        error(container, f"{where} {container.get('id')} 没有开始事件 / no start event in {what} '{container.get('id')}'")
+    if not event_sub and not any(_local(n) == "endEvent" for n in nodes):
+        error(container, f"{where} {container.get('id')} 没有结束事件 / no end event in {what} '{container.get('id')}'")
+
+
+def _exempt(node, kind: str) -> tuple[bool, bool]:
+    """(may lack incoming flows, may lack outgoing flows)"""
+    local = _local(node)
+    loose = _is_compensation(node) or kind == "adHocSubProcess"
+    exempt_in = loose or local in ("startEvent", "boundaryEvent") or (local == "intermediateCatchEvent"
+                                                                       and _is_link(node))
+    exempt_out = loose or local == "endEvent" or (local == "intermediateThrowEvent" and _is_link(node)) or \
+        (local == "boundaryEvent" and _has_def(node, "compensateEventDefinition"))
+    return exempt_in, exempt_out
+
+
+def _lint_connections(node, kind: str, ins: list, outs: list, error: Report, warning: Report) -> None:
+    nid = node.get("id")
+    exempt_in, exempt_out = _exempt(node, kind)
+    if not ins and not outs and not (exempt_in and exempt_out):
+        error(node, f"{_label(node)} 没有连接任何顺序流 / element '{nid}' is disconnected (no sequence flow)")
+    elif not ins and not exempt_in:
+        error(node, f"{_label(node)} 没有流入的顺序流,永远不会执行 / element '{nid}' has no incoming sequence flow")
+    elif not outs and not exempt_out:
+        warning(node, f"{_label(node)} 没有流出的顺序流(隐式结束),建议连到结束事件 / element '{nid}' has no "
+                      "outgoing flow (implicit end)")
+
+
+def _lint_call(node, process_ids: set[str], error: Report) -> None:
+    target = (node.get("calledElement") or "").strip()
+    if not target:
+        error(node, f"{_label(node)} 没有指定被调用流程 calledElement / call activity '{node.get('id')}' names no "
+                    "called process")
+    elif target not in process_ids:
+        error(node, f"{_label(node)} 调用的流程 “{target}” 不在本次部署的文件中 / called process "
+                    f"'{target}' is not in the deployed files")
+
+
+def _lint_node(node, outs: list, process_ids: set[str], error: Report, warning: Report) -> None:
+    local, nid = _local(node), node.get("id")
+    if local in ACTIVITIES and not (node.get("name") or "").strip():
+        warning(node, f"{_label(node)} 没有名称 / activity '{nid}' has no label")
+    if local == "userTask":
+        _lint_user_task(node, warning)
+    if local == "callActivity":
+        _lint_call(node, process_ids, error)
+    if len(outs) > 1 and local not in GATEWAYS:
+        # the engine runs an implicit split only from a start event (as a parallel split)
+        report = warning if local == "startEvent" else error
+        report(node, f"{_label(node)} 有 {len(outs)} 条流出顺序流(隐式分支),请改用网关 / implicit split: "
+                     f"'{nid}' has {len(outs)} outgoing flows; use a gateway")
+    if local in ("exclusiveGateway", "inclusiveGateway") and len(outs) > 1:
+        _lint_split(node, outs, warning)
+    if local in ("subProcess", "transaction", "adHocSubProcess"):
+        _lint_container(node, process_ids, error, warning, top=False)
 
 
 def _lint_user_task(node, warning: Report) -> None:

@@ -159,34 +159,47 @@ def _inplacevar(op, x, y):
 _PADDING = {"ljust", "rjust", "center", "zfill", "expandtabs"}
 
 
-def _bounded_str_method(obj, name, method):
-    if name in _PADDING:
-        def pad(width=8, *args):
-            if isinstance(width, int) and width > MAX_ITEMS:
-                raise _too_big("字符串 / string")
-            return method(width, *args)
-        return pad
-    if name == "join":
-        def join(items):
-            items = list(_iter_bounded(items))
-            if sum(len(i) if isinstance(i, str | bytes) else 0 for i in items) + len(obj) * len(items) > MAX_ITEMS:
-                raise _too_big("字符串 / string")
-            return method(items)
-        return join
-    if name == "replace":
-        def replace(old, new, count=-1):
-            hits = obj.count(old) if old else len(obj) + 1
-            if count >= 0:
-                hits = min(hits, count)
-            if len(obj) + hits * max(0, len(new) - len(old)) > MAX_ITEMS:
-                raise _too_big("字符串 / string")
-            return method(old, new, count)
-        return replace
-    if name in ("format", "format_map"):
-        if _WIDTH.search(obj if isinstance(obj, str) else ""):
+def _bounded_pad(obj, method):
+    def pad(width=8, *args):
+        if isinstance(width, int) and width > MAX_ITEMS:
             raise _too_big("字符串 / string")
-        return method
+        return method(width, *args)
+    return pad
+
+
+def _bounded_join(obj, method):
+    def join(items):
+        items = list(_iter_bounded(items))
+        if sum(len(i) if isinstance(i, str | bytes) else 0 for i in items) + len(obj) * len(items) > MAX_ITEMS:
+            raise _too_big("字符串 / string")
+        return method(items)
+    return join
+
+
+def _bounded_replace(obj, method):
+    def replace(old, new, count=-1):
+        hits = obj.count(old) if old else len(obj) + 1
+        if count >= 0:
+            hits = min(hits, count)
+        if len(obj) + hits * max(0, len(new) - len(old)) > MAX_ITEMS:
+            raise _too_big("字符串 / string")
+        return method(old, new, count)
+    return replace
+
+
+def _bounded_format(obj, method):
+    if _WIDTH.search(obj if isinstance(obj, str) else ""):
+        raise _too_big("字符串 / string")
     return method
+
+
+_BOUNDED = {"join": _bounded_join, "replace": _bounded_replace, "format": _bounded_format,
+            "format_map": _bounded_format}
+
+
+def _bounded_str_method(obj, name, method):
+    wrap = _bounded_pad if name in _PADDING else _BOUNDED.get(name)
+    return wrap(obj, method) if wrap else method
 
 
 def _iter_bounded(items):
