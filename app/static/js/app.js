@@ -4,6 +4,7 @@
  *   csrfToken()              the session's CSRF token (from <meta name="csrf-token">)
  *   fetchJSON(url, options)  fetch() with same-origin credentials, JSON body/Accept and X-CSRF-Token
  *   readJSON(id)             parse a <script type="application/json" id="..."> data block
+ *   postJSON(url, body)      POST JSON with the CSRF token; resolves {status, data} whatever the status
  */
 (function () {
   "use strict";
@@ -49,7 +50,17 @@
     try { return JSON.parse(el.textContent); } catch (e) { return null; }
   }
 
-  window.InvestFlow = { csrfToken: csrfToken, fetchJSON: fetchJSON, readJSON: readJSON };
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; });
+    });
+  }
+
+  window.InvestFlow = { csrfToken: csrfToken, fetchJSON: fetchJSON, readJSON: readJSON, postJSON: postJSON };
 
   document.addEventListener("DOMContentLoaded", function () {
     // mobile navigation toggle

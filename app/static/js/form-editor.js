@@ -9,19 +9,8 @@
   var MANAGED = ["type", "format", "enum", "oneOf", "minimum", "maximum", "minLength", "maxLength", "pattern",
                  "description", "title"];
 
-  function csrf() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
-  function postJSON(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
-      body: JSON.stringify(body)
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; });
-    });
-  }
+  var csrf = window.InvestFlow.csrfToken;  // shared helpers of app.js
+  var postJSON = window.InvestFlow.postJSON;
   function copy(v) { return JSON.parse(JSON.stringify(v === undefined ? null : v)); }
   function debounce(fn, ms) { var t = null; return function () { clearTimeout(t); t = setTimeout(fn, ms); }; }
 

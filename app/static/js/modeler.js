@@ -70,20 +70,8 @@
     try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
   }
 
-  function csrf() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
-
-  function postJSON(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
-      body: JSON.stringify(body)
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; });
-    });
-  }
+  var csrf = window.InvestFlow.csrfToken;  // shared helpers of app.js
+  var postJSON = window.InvestFlow.postJSON;
 
   function debounce(fn, ms) {
     var t = null;
