@@ -6,14 +6,13 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from app import get_db
 from app.errors import NotFound
-from app.models.domain import Notification
 from app.services.domain import notifications as svc
 from app.web.auth import login_required, safe_next
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
-def _plain(row: Notification) -> dict:
+def _plain(row) -> dict:
     return {"id": row.id, "title": row.title, "body": row.body, "link": safe_next(row.link),
             "level": row.level if row.level in ("info", "warning", "danger") else "info",
             "created_at": row.created_at, "read": row.read_at is not None, "project_id": row.project_id}

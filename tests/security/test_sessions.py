@@ -128,10 +128,9 @@ def test_secret_key_rule(tmp_path, database_url):
 
 
 def test_tls_flag_sets_secure_cookie_and_hsts(tmp_path, database_url):
-    from app.models.migrate import upgrade
-
     from app import create_app
     from app.config import Config
+    from app.models.schema import upgrade
 
     app = create_app(Config(DATABASE_URL=database_url, DEMO=True, SCHEDULER=False, SECRET_KEY="x" * 40, TLS=True))
     upgrade(app.extensions["db"])

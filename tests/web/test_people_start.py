@@ -23,7 +23,7 @@ def setup(db, factory):
     with db.session_scope() as s:
         s.add_all([Region(code="530802", name="思茅区", short_name="思茅"),
                    Region(code="530821", name="宁洱县", short_name="宁洱")])
-        for name in ("library.bpmn", "exit.bpmn"):
+        for name in ("library.bpmn", "meeting_assignments.bpmn"):
             deploy.deploy_folder(s, ROOT / "processes" / name, "tester", forms_dir=ROOT / "forms")
     factory.org("simao_ipb", "思茅区投资促进局", region_code="530802")
     factory.org("ninger_ipb", "宁洱县投资促进局", region_code="530821")
@@ -42,8 +42,8 @@ def test_start_page_lists_permitted_processes_and_starts_with_a_form(client, db,
 
     login(client, "county")
     page = client.get("/start").get_data(as_text=True)
-    assert 'data-process="library_admission"' in page and 'data-process="project_exit"' not in page
-    assert client.get("/start/project_exit").status_code == 403
+    assert 'data-process="library_admission"' in page and 'data-process="meeting_assignments"' not in page
+    assert client.get("/start/meeting_assignments").status_code == 403  # the office's alone
     form = client.get("/start/library_admission").get_data(as_text=True)
     assert "思茅项目" in form and "宁洱项目" not in form  # jurisdiction
     token = csrf(client, "/start/library_admission")
