@@ -145,15 +145,15 @@ def full_serialize(workflow) -> str:
 def stored_bytes(server: Server):
     from sqlalchemy import func, select
 
-    from app.engine import SPEC_CACHE, Runner
+    from app.engine import Runner
     from app.models.runtime import Instance
 
     with server.db.read_scope() as s:
         inst = s.scalars(select(Instance).order_by(Instance.id.desc()).limit(1)).first()
         avg = s.scalar(select(func.avg(func.length(Instance.state))))
-        from app.models.runtime import ProcessVersion
+        from app.services.definitions.versions import spec_for_version
 
-        bundle = SPEC_CACHE.get(inst.version_id, lambda: s.get(ProcessVersion, inst.version_id).spec_json)
+        bundle = spec_for_version(s, inst.version_id)  # the Database's own spec cache
         runner = Runner.restore(inst.state, bundle, None, inst.serializer_version)
         return len(inst.state), len(full_serialize(runner.wf)), avg
 

@@ -10,7 +10,7 @@ projects), ``spec_migration`` (move an instance to another version), ``scripting
 from app.engine.compile import CompiledProcess, compile_files  # noqa: F401
 from app.engine.runner import Runner, make_script_engine  # noqa: F401
 from app.engine.scripting import check_code  # noqa: F401
-from app.engine.serializer import SERIALIZER_VERSION, SPEC_CACHE, SpecBundle, SpecCache  # noqa: F401
+from app.engine.serializer import SERIALIZER_VERSION, SpecBundle, SpecCache  # noqa: F401
 from app.engine.spec_migration import MappingInvalid, MigrationCheck, check_and_migrate  # noqa: F401
 from app.engine.validation import BundleInvalid, FileError, safe_parse_xml  # noqa: F401
 from app.engine.views import (  # noqa: F401

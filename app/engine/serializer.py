@@ -1,7 +1,7 @@
 """Instance and spec serialization.
 
 Instances are stored WITHOUT their spec: the spec of a version is serialized once at deploy time
-(:func:`dump_spec`) and restored into an in-process LRU cache (:data:`SPEC_CACHE`); instance JSON
+(:func:`dump_spec`) and restored into an in-process LRU cache (a :class:`SpecCache`, owned per database by ``services.caches``); instance JSON
 names nothing but tasks and data (ARCHITECTURE rule 7, reference §5 "cached spec").
 """
 
@@ -121,5 +121,3 @@ class SpecCache:
         with self._lock:
             self._items.clear()
 
-
-SPEC_CACHE = SpecCache()

@@ -220,8 +220,9 @@ def dmn_index():
     tables = []
     initial = None
     with get_db().read_scope() as s:
+        latest_by_key = admin_views.latest_versions(s)
         for p in deploy.list_processes(s):
-            latest = admin_views.latest_version(s, p["process_key"])
+            latest = latest_by_key[p["process_key"]]
             for f in latest.files:
                 if f.kind == "dmn":
                     tables.append({"key": p["process_key"], "version": latest.version, "filename": f.filename,
@@ -314,8 +315,9 @@ def forms_index():
     listed = []
     initial = None
     with get_db().read_scope() as s:
+        latest_by_key = admin_views.latest_versions(s)
         for p in deploy.list_processes(s):
-            latest = admin_views.latest_version(s, p["process_key"])
+            latest = latest_by_key[p["process_key"]]
             contents = {f.filename: f.content for f in latest.files if f.kind == "form"}
             for name in sorted(contents):
                 if name.endswith("-uischema.json"):

@@ -96,6 +96,15 @@ def version_view(session: Session, key: str, number: int) -> dict:
     return {"version": info, "files": files, "latest": latest}
 
 
+def latest_versions(session: Session) -> dict[str, ProcessVersion]:
+    """The latest version of every process key, in one query (editors listing every process's files)."""
+    newest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.process_key).subquery())
+    rows = session.scalars(select(ProcessVersion).join(newest, (ProcessVersion.process_key == newest.c.process_key)
+                                                       & (ProcessVersion.version == newest.c.v)))
+    return {v.process_key: v for v in rows}
+
+
 def latest_version_number(session: Session, key: str) -> int | None:
     return session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == key))
 
