@@ -15,8 +15,6 @@ cohort rates use the projects signed in the year and the year before (2-year rol
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +27,7 @@ from app.models.domain import (
     Park,
     Region,
 )
+from app.services.domain.kpi_scope import as_aware as aware  # noqa: F401  (re-exported for the read models)
 
 # The 9 counties + 1 district of 普洱市 (GB/T 2260), used when the region table is not loaded.
 DEFAULT_REGIONS: tuple[tuple[str, str], ...] = (
@@ -94,7 +93,3 @@ def iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
