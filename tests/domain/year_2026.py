@@ -26,7 +26,7 @@ F-20: 12 reports, all submitted; 03 and 07 late (the 8th) → 报送率 100 %, �
 Visits 2026: 11, all registered the same day (100 %); 10 交办 due after 5 days, 9 handled in time, 1 late
   → 90 %; the 11th (12-30) is due in 2027 and not counted.
 Complaints closed in 2026: 5, all on time → 100 %; 4 satisfied → 80 %.
-联办协办: 10 cases closed in 2026, 9 by their due date → 90 %.
+联办协办: 10 factor_issue cases due in 2026 (the 20th), 9 closed by their due date → 90 %.
 Capacity ledger 2026H2 (supersedes H1): land 充足 20, env 紧张 15, energy 充足 15, power 充足 15, water 紧张 10,
   sewage 充足 10, gas 不足 5, heat 充足 5, factory 紧张 5 → (2000 + 900 + 1500 + 1500 + 600 + 1000 + 100 + 500
   + 300) / 100 = 84.0 → 良 (≥ 70, < 85).
@@ -59,7 +59,7 @@ EXPECTED = {
     "monthly_report_timely_rate": (12, 12), "leader_investment_rate": (6, 12), "trip_info_rate": (12, 12),
     "work_info_rate": (12, 12), "visit_register_timely_rate": (11, 11), "handling_timely_rate": (9, 10),
     "assignments_on_time_rate": (9, 10), "visits_handled_rate": (10, 11),
-    "complaints_on_time_rate": (5, 5), "complaint_satisfaction_rate": (4, 5), "issue_timely_rate": (9, 10),
+    "complaints_on_time_rate": (5, 5), "complaint_satisfaction_rate": (4, 5), "joint_handling_on_time_rate": (9, 10),
 }
 COUNTS = {"big_10e8_count": 2, "top_firm_count": 1, "big_50e8_count": 0, "major_projects": 4,
           "start_overdue_count": 1, "red_unrectified_count": 0, "late_report_count": 2, "signed_count": 14,
@@ -149,11 +149,13 @@ def build(session, make_ctx, ops) -> dict:
     event(P["B10"], "light", "2026-03-20", to="green")
     event(P["A2"], "light", "2026-12-01", to="red")
     event(P["B11"], "light", "2025-11-01", to="yellow")  # 2025: not this year
-    for i in range(10):  # 联办协办 closed in 2026; the last one after its due date
-        due = f"2026-{i + 2:02d}-20T18:00:00+08:00"
-        closed = f"2026-{i + 2:02d}-{'25' if i == 9 else '15'}T18:00:00+08:00"
-        event(P["A1"], "joint_handling", f"2026-{i + 2:02d}-15", case_id=i + 1, due_at=due, closed_at=closed)
     session.flush()
+    for i in range(10):  # 联办协办 due (the 20th) and closed in 2026; the last one after its due date
+        opened = local(f"2026-{i + 2:02d}-05T18:00")
+        issue = ops["joint_issue_open"](make_ctx(opened), P["A1"].id, "用地", f"用地问题{i + 1}", ["市自然资源和规划局"],
+                                        due_days=15)
+        closed = local(f"2026-{i + 2:02d}-{'25' if i == 9 else '15'}T18:00")
+        ops["joint_issue_close"](make_ctx(closed), issue["issue_id"], "已解决")
 
     # visits: 11 in 2026, registered the same day; 10 交办 (due in 5 days), the 10th handled a day late
     for i in range(11):

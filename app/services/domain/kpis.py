@@ -28,6 +28,21 @@ Counting rules (§4.1; thresholds and cohort length are settings, ``kpi.*``):
   before the period end;
 * visits: 登记及时 when registered within ``kpi.visit_register_wd`` working days of the visit; handled
   when ``visit.handled_at`` is set (the routing ended); 交办/转办 on time when handled by its due;
+* 会议交办 (``action_item`` rows with a meeting, process ``meeting_assignments``): closed in the window,
+  or open with the due date inside the window and passed; on time when fed back by the due date and
+  closed. ``assignments_on_time_rate`` = (visitor 交办/转办 + meeting 交办 on time) ÷ (both counted);
+  ``handling_timely_rate`` (交办与来访办理, scorecard K-V2/K-M3) counts every routed visit + meeting 交办;
+* 联办协办 (``factor_issue``, process ``joint_handling``): ``joint_handling_on_time_rate`` = cases closed
+  by their (current) due date ÷ cases due in the window (passed, or already closed); a 市直部门 counts
+  the cases naming it among the factor departments (scorecard 本地联办协办按期办结率);
+* 优质项目流转 (``project_transfer`` completed): a transferred project's **signed count and amount**
+  (``signed_count``, ``signed_amount_wan``) are credited to the origin county/unit with the transfer's
+  ``credit_split_origin_pct`` (the agreed split, default 50) and to the receiving one with the rest —
+  fractional counts (0.5 个) are intended. City, park and chain scopes count it whole; other indicators
+  count it where the project now is;
+* bulletin/dashboard counts (新入库, 新落地, 新开工 in the window; 到位资金 by origin; 受理/办结/满意投诉)
+  and the current light board (在推项目 by light, not period-bound); :func:`bulletin_counts` is their
+  flat view for ``handlers/bulletin.py`` and the Excel export;
 * complaints: closed in the window, or still open past a due date inside the window; on time when closed
   by the due date; 满意率 = satisfied ÷ closed with an answer;
 * F-20 月报 (``unit_report``): one report expected per month of the window whose due date (the
@@ -45,7 +60,6 @@ Times are compared in UTC against local (UTC+8) period bounds, as in :mod:`queri
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,21 +67,22 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.errors import Invalid
-from app.models.assessment import AssessmentTarget, UnitReport
+from app.models.assessment import AssessmentTarget
 from app.models.domain import (
     CHAIN_LEADER_TAGS,
     TOP500_TAGS,
-    CapacityLedger,
     Complaint,
     Enterprise,
     FundsArrival,
     Park,
     Project,
     StageRecord,
-    TimelineEvent,
     Visit,
 )
+from app.services.domain import kpi_parts
 from app.services.domain import settings as settings_service
+from app.services.domain.kpi_parts import bulletin_counts, capacity_grade  # noqa: F401  (re-exported)
+from app.services.domain.kpi_parts import report_due as _report_due  # noqa: F401  (seed_items)
 from app.services.domain.kpi_scope import (  # noqa: F401  (re-exported: the KPI vocabulary)
     CAPACITY_RATING_SCORE,
     LABELS,
@@ -119,17 +134,22 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
     out["funds_arrival_rate"] = rate_value(round(funds_total, 4), round(agreed_total, 4), why)
 
     # -- signings in the window
+    signed_window = (Project.signed_at >= start, Project.signed_at < end)
     signed_rows = session.execute(scope.projects(
-        select(Project.id, agreed_subquery(), Project.enterprise_id)
-        .where(Project.signed_at >= start, Project.signed_at < end))).all()
+        select(Project.id, agreed_subquery(), Project.enterprise_id).where(*signed_window))).all()
+    shares, extra = kpi_parts.transfer_shares(session, scope)
+    credited = [(pid, float(a or 0), shares.get(pid, 1.0)) for pid, a, _ in signed_rows]
+    if extra:
+        credited += [(pid, float(a or 0), extra[pid]) for pid, a in session.execute(
+            select(Project.id, agreed_subquery()).where(Project.id.in_(list(extra)), *signed_window))]
     tags: dict[int, list] = {}
     ent_ids = {e for *_, e in signed_rows if e is not None}
     if ent_ids:
         tags = {eid: list(rt or []) for eid, rt in session.execute(
             select(Enterprise.id, Enterprise.rank_tags).where(Enterprise.id.in_(ent_ids)))}
     top_tags = set(TOP500_TAGS) | set(CHAIN_LEADER_TAGS)
-    out["signed_count"] = count_value(len(signed_rows))
-    out["signed_amount_wan"] = count_value(round(sum(float(a or 0) for _, a, _ in signed_rows), 4))
+    out["signed_count"] = count_value(round(sum(share for *_, share in credited), 4))
+    out["signed_amount_wan"] = count_value(round(sum(a * share for _, a, share in credited), 4))
     n_1e8 = sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.signed_1e8_wan"]))
     out["major_projects"] = count_value(n_1e8)
     out["big_10e8_count"] = count_value(sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.big_10e8_wan"])))
@@ -143,16 +163,17 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         .join(Project, Project.id == FundsArrival.project_id)
         .where(FundsArrival.period >= first_month, FundsArrival.period <= last_month)
         .group_by(FundsArrival.origin, Project.is_industrial, FundsArrival.evidence))
-    total = out_prov = industrial_out_evidenced = 0.0
+    by_origin = dict.fromkeys(("省外", "市外省内", "市内"), 0.0)
+    industrial_out_evidenced = 0.0
     for origin, industrial, evidence, amount in session.execute(funds_stmt):
         amount = float(amount or 0)
-        total += amount
-        if origin == "省外":
-            out_prov += amount
-            if industrial and evidence:
-                industrial_out_evidenced += amount
-    out["funds_arrived_wan"] = count_value(round(total, 4))
-    out["funds_out_of_province_wan"] = count_value(round(out_prov, 4))
+        by_origin[origin] = by_origin.get(origin, 0.0) + amount
+        if origin == "省外" and industrial and evidence:
+            industrial_out_evidenced += amount
+    out["funds_arrived_wan"] = count_value(round(sum(by_origin.values()), 4))
+    out["funds_out_of_province_wan"] = count_value(round(by_origin["省外"], 4))
+    out["funds_in_province_wan"] = count_value(round(by_origin["市外省内"], 4))
+    out["funds_local_wan"] = count_value(round(by_origin["市内"], 4))
     target = None
     if scope.unit_key:
         target = session.scalars(select(AssessmentTarget).where(
@@ -175,12 +196,12 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         .where(StageRecord.completed_at >= start, StageRecord.completed_at < end))).all()
     on_time = sum(1 for done, due in stage_rows if due is None or as_aware(done) <= as_aware(due))
     out["on_time_transition_rate"] = rate_value(on_time, len(stage_rows), "本期无转段记录")
-    out["warning_rectified_rate"] = _warnings(session, scope, start, end)
+    out["warning_rectified_rate"] = kpi_parts.warnings_rate(session, scope, start, end)
     out["start_overdue_count"] = count_value(int(session.scalar(scope.projects(
         select(func.count(Project.id)).join(StageRecord, StageRecord.project_id == Project.id)
         .where(Project.status == "active", StageRecord.stage == "S7_START", StageRecord.completed_at.is_(None),
                StageRecord.light == "red"))) or 0))
-    out["red_unrectified_count"] = count_value(_red_unrectified(session, scope, end, int(cfg["kpi.red_unrectified_days"])))
+    out["red_unrectified_count"] = count_value(kpi_parts.red_unrectified(session, scope, end, int(cfg["kpi.red_unrectified_days"])))
 
     # -- visits and 交办/转办
     visit_rows = session.execute(scope.visits(
@@ -198,11 +219,14 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
     out["visits_handled_rate"] = rate_value(handled, len(visit_rows), "本期无来访企业")
     due_rows = [(rt, as_aware(due), as_aware(h)) for _, _, rt, due, h in visit_rows if due is not None]
     counted = [(rt, due, h) for rt, due, h in due_rows if (h is not None and h < end) or due < min(end, as_of)]
-    assigned = [(rt, due, h) for rt, due, h in counted if rt in ("交办", "转办")]
-    out["assignments_on_time_rate"] = rate_value(sum(1 for _, due, h in assigned if h is not None and h <= due),
-                                            len(assigned), "本期无到期的交办/转办事项")
-    out["handling_timely_rate"] = rate_value(sum(1 for _, due, h in counted if h is not None and h <= due),
-                                        len(counted), "本期无到期的交办与来访办理事项")
+    assigned = [h is not None and h <= due for rt, due, h in counted if rt in ("交办", "转办")]
+    meeting = [ok for _, ok in kpi_parts.meeting_assignments(session, scope, start, end, as_of)]
+    out["meeting_assignments_on_time_rate"] = rate_value(sum(meeting), len(meeting), "本期无到期的会议交办事项")
+    out["assignments_on_time_rate"] = rate_value(sum(assigned) + sum(meeting), len(assigned) + len(meeting),
+                                                 "本期无到期的交办/转办及会议交办事项")
+    visit_ok = [h is not None and h <= due for _, due, h in counted]
+    out["handling_timely_rate"] = rate_value(sum(visit_ok) + sum(meeting), len(visit_ok) + len(meeting),
+                                             "本期无到期的交办与来访办理事项")
 
     # -- complaints
     comp_rows = session.execute(scope.complaints(
@@ -216,13 +240,14 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         len(counted_c), "本期无办结或到期的投诉")
     answered = [sat for _, _, closed, sat in counted_c if closed is not None and sat is not None]
     out["complaint_satisfaction_rate"] = rate_value(sum(1 for s in answered if s), len(answered), "本期无投诉满意度评价")
-    out["issue_timely_rate"] = _joint_handling(session, scope, start, end)
+    out["joint_handling_on_time_rate"] = kpi_parts.joint_handling(session, scope, start, end, as_of)
+    out.update(kpi_parts.activity(session, scope, start, end))
 
     # -- F-20 monthly reports
-    out.update(_monthly_reports(session, scope, period, ytd, cfg, as_of))
+    out.update(kpi_parts.monthly_reports(session, scope, period, ytd, cfg, as_of))
 
     # -- capacity
-    out["capacity_index"] = _capacity(session, scope, period["year"], cfg, end)
+    out["capacity_index"] = kpi_parts.capacity(session, scope, period["year"], cfg, end)
 
     for key, item in out.items():
         label, unit = LABELS[key]
@@ -238,132 +263,6 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
             "value_kind": "fraction", "indicators": out}
 
 
-def _warnings(session, scope: Scope, start, end) -> dict:
-    """Yellow/red lights raised in the window; rectified = back to green (or the stage passed) before ``end``."""
-    project_ids = scope.projects(select(Project.id))
-    raised = session.execute(select(TimelineEvent.project_id, TimelineEvent.at, TimelineEvent.detail).where(
-        TimelineEvent.kind == "light", TimelineEvent.at >= start, TimelineEvent.at < end,
-        TimelineEvent.project_id.in_(project_ids))).all()
-    raised = [(pid, as_aware(at)) for pid, at, detail in raised if (detail or {}).get("to") in WARNING_LIGHTS]
-    if not raised:
-        return rate_value(0, 0, "本期无黄/红灯预警")
-    later = defaultdict(list)
-    for pid, at, kind, detail in session.execute(select(
-            TimelineEvent.project_id, TimelineEvent.at, TimelineEvent.kind, TimelineEvent.detail).where(
-            TimelineEvent.project_id.in_({p for p, _ in raised}), TimelineEvent.kind.in_(("light", "stage")),
-            TimelineEvent.at < end)):
-        if kind == "stage" or (detail or {}).get("to") == "green":
-            later[pid].append(as_aware(at))
-    fixed = sum(1 for pid, at in raised if any(t > at for t in later[pid]))
-    return rate_value(fixed, len(raised), "")
-
-
-def _joint_handling(session, scope: Scope, start, end) -> dict:
-    """联办协办按期办结率 from the project timeline: events ``kind == "joint_handling"`` with
-    ``detail = {"case_id", "due_at", "closed_at"}`` (ISO), written when a 联办协办 case closes
-    (docs/CONTRACTS.md "Assessment records"); on time when closed by its due date."""
-    rows = session.execute(select(TimelineEvent.detail).where(
-        TimelineEvent.kind == "joint_handling", TimelineEvent.project_id.in_(scope.projects(select(Project.id))))).all()
-    total = on_time = 0
-    for (detail,) in rows:
-        detail = detail or {}
-        try:
-            closed = as_aware(dt.datetime.fromisoformat(str(detail.get("closed_at"))))
-        except ValueError:
-            continue
-        if not start <= closed < end:
-            continue
-        total += 1
-        due = detail.get("due_at")
-        if not due or closed <= as_aware(dt.datetime.fromisoformat(str(due))):
-            on_time += 1
-    return rate_value(on_time, total, "本期无办结的联办协办事项")
-
-
-def _red_unrectified(session, scope: Scope, end, days: int) -> int:
-    """Active red projects whose (last) red light is older than ``days`` at ``end``."""
-    reds = session.execute(scope.projects(select(Project.id).where(
-        Project.status == "active", Project.light == "red"))).scalars().all()
-    if not reds:
-        return 0
-    n = 0
-    for pid in reds:
-        last = session.scalar(select(func.max(TimelineEvent.at)).where(
-            TimelineEvent.project_id == pid, TimelineEvent.kind == "light", TimelineEvent.at < end))
-        if last is not None and as_aware(last) <= end - dt.timedelta(days=days):
-            n += 1
-    return n
-
-
-def _report_due(month: str, cfg: dict) -> dt.datetime:
-    y, m = int(month[:4]), int(month[5:7])
-    nxt = add_months(dt.date(y, m, 1), 1)
-    day = int(cfg["deadline.monthly.report_day"])
-    # due at the end of the due day, local time
-    return local_midnight(dt.date(nxt.year, nxt.month, day) + dt.timedelta(days=1))
-
-
-def _monthly_reports(session, scope: Scope, period: dict, ytd: bool, cfg: dict, as_of) -> dict:
-    months = months_between(dt.date(period["year"], 1, 1) if ytd else period["first"], period["next"])
-    expected = [m for m in months if _report_due(m, cfg) <= as_of]
-    reports = {}
-    if scope.unit_key and expected:
-        reports = {r.period: r for r in session.scalars(select(UnitReport).where(
-            UnitReport.unit_key == scope.unit_key, UnitReport.period.in_(expected)))}
-    why = "本期尚无到期的月报" if not expected else ""
-    if not scope.unit_key:
-        why = "月报按单位统计,请指定县区或单位"
-    on_time = [m for m in expected if m in reports and as_aware(reports[m].submitted_at) <= _report_due(m, cfg)]
-    submitted = [m for m in expected if m in reports]
-    n = len(expected) if scope.unit_key else 0
-    leader = sum(1 for m in expected if m in reports and reports[m].leader_trips >= int(cfg["kpi.leader_trips_per_month"]))
-    trips = sum(1 for m in expected if m in reports and len(reports[m].trips or []) >= int(cfg["kpi.trips_per_month"]))
-    info = sum(1 for m in expected if m in reports and len(reports[m].work_info or []) >= int(cfg["kpi.work_info_per_month"]))
-    return {
-        "monthly_report_timely_rate": rate_value(len(submitted), n, why),
-        "late_report_count": count_value(n - len(on_time)),
-        "leader_investment_rate": rate_value(leader, n, why),
-        "trip_info_rate": rate_value(trips, n, why),
-        "work_info_rate": rate_value(info, n, why),
-    }
-
-
-def capacity_grade(index: float | None, bands: dict) -> str | None:
-    if index is None:
-        return None
-    for word in ("优", "良", "中"):
-        if index >= float(bands[word]):
-            return word
-    return "差"
-
-
-def _capacity(session, scope: Scope, year: int, cfg: dict, end: dt.datetime) -> dict:
-    if not scope.region_code:
-        return {"value": None, "numerator": None, "denominator": None, "grade": None,
-                "reason": "承载能力按县区/园区评估,请指定县区"}
-    stmt = select(CapacityLedger.period, CapacityLedger.factor, CapacityLedger.rating).where(
-        CapacityLedger.region_code == scope.region_code, CapacityLedger.period.like(f"{year}%"),
-        CapacityLedger.updated_at < end,
-        CapacityLedger.park_id.is_(None) if scope.park_id is None else CapacityLedger.park_id == scope.park_id)
-    rows = session.execute(stmt).all()
-    if not rows:
-        return {"value": None, "numerator": None, "denominator": None, "grade": None,
-                "reason": f"截至期末无{year}年承载能力评估台账"}
-    latest = max(p for p, _, _ in rows)
-    weights = cfg["capacity.weights"]
-    num = den = 0.0
-    for p, factor, rating in rows:
-        if p != latest or rating not in CAPACITY_RATING_SCORE:
-            continue
-        w = float(weights.get(factor, 0))
-        num += w * CAPACITY_RATING_SCORE[rating]
-        den += w
-    index = round(num / den, 2) if den else None
-    return {"value": index, "numerator": round(num, 4), "denominator": den, "period": latest,
-            "grade": capacity_grade(index, cfg["capacity.bands"]),
-            "reason": None if index is not None else f"{latest} 台账无有效评级"}
-
-
 # ---------------------------------------------------------------------------------- scorecard inputs
 
 # scorecard input key (handlers/scorecard.py, percentages) ← KPI key (fraction)
@@ -375,7 +274,7 @@ SCORECARD_RATES = {
     "trip_info_pct": "trip_info_rate", "visit_report_timely_pct": "visit_register_timely_rate",
     "work_info_pct": "work_info_rate", "handling_timely_pct": "handling_timely_rate",
     "complaint_timely_pct": "complaints_on_time_rate", "complaint_satisfaction_pct": "complaint_satisfaction_rate",
-    "issue_timely_pct": "issue_timely_rate",
+    "issue_timely_pct": "joint_handling_on_time_rate",
 }
 SCORECARD_COUNTS = {"big_10e8_count": "big_10e8_count", "top_firm_count": "top_firm_count",
                     "big_50e8_count": "big_50e8_count", "start_overdue_count": "start_overdue_count",
