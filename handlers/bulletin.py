@@ -1,4 +1,4 @@
-"""月通报 — turn ``kpi_snapshot`` output into bulletin sections with rankings (domain.md P11-M, §4.2).
+"""月通报 — turn ``bulletin_kpis`` output (the flat view of ``kpis.indicators``) into bulletin sections with rankings (domain.md P11-M, §4.2).
 
 Pure functions, no ``app`` imports. Used by ``processes/supervision_monthly.bpmn`` and, for
 ``report_period``, by every cycle process (monthly / quarterly / annual / capacity).
@@ -18,7 +18,7 @@ from handlers.registry import handler
 
 CST = dt.timezone(dt.timedelta(hours=8))  # 北京时间; the platform's calendar periods are local
 
-# key, 中文, unit, candidate keys in kpi_snapshot output, direction, weight in the composite ranking
+# key, 中文, unit, candidate keys in bulletin_kpis output, direction, weight in the composite ranking
 METRICS: list[tuple[str, str, str, tuple[str, ...], str, float]] = [
     ("new_projects", "新入库项目", "个",
      ("new_projects", "projects_new", "new", "admitted", "new_count", "projects.new"), "high", 1),
@@ -46,6 +46,10 @@ METRICS: list[tuple[str, str, str, tuple[str, ...], str, float]] = [
     ("complaints", "受理投诉", "件",
      ("complaints", "complaints_new", "complaint_count", "complaints_received", "complaints.count",
       "complaints.total", "complaints.new"), "info", 0),
+    ("assignments_on_time_pct", "交办事项按期办结率", "%",
+     ("assignments_on_time_pct",), "info", 0),
+    ("joint_handling_on_time_pct", "联办协办按期办结率", "%",
+     ("joint_handling_on_time_pct",), "info", 0),
 ]
 
 CN_NUM = "零一二三四五六七八九十"
@@ -235,10 +239,10 @@ def _names(rows: list[dict]) -> str:
 def bulletin_sections(period: str, city: dict | None = None, regions: list[dict] | None = None,
                       label: str | None = None, title: str | None = None, summary_text: str | None = None,
                       extra_sections: list[dict] | None = None, units: list[dict] | None = None) -> dict:
-    """kpi_snapshot output → bulletin sections with rankings.
+    """bulletin_kpis output → bulletin sections with rankings.
 
-    ``city``: ``kpi_snapshot(period)``; ``regions``: ``[{"region_code", "region_name", "kpis":
-    kpi_snapshot(period, region_code)}]``. ``summary_text`` replaces the generated overview text and
+    ``city``: ``bulletin_kpis(period)``; ``regions``: ``[{"region_code", "region_name", "kpis":
+    bulletin_kpis(period, region_code)}]``. ``summary_text`` replaces the generated overview text and
     ``extra_sections`` (``[{"key", "title", "text"}]``, empty texts dropped) are appended — both come
     from the office's review. ``units`` (the ``seed_items`` operator: counties *and* 市直部门) adds the
     section of the seed's 督查通报 items — "一把手"招商, 外出招商信息报告, 来访企业报告, 招商工作信息报告 and

@@ -20,7 +20,7 @@ def events(db, project_id, kind=None):
 
 def test_all_operator_names_registered(ops):
     expected = {"project_snapshot", "project_set_stage", "project_set_light", "project_set_status", "project_update",
-                "project_record", "agreement_register", "notify", "send_message", "start_process", "kpi_snapshot",
+                "project_record", "agreement_register", "notify", "send_message", "start_process", "bulletin_kpis",
                 "report_save", "assessment_save", "visit_register", "visit_route", "complaint_register",
                 "complaint_close", "capacity_record"}
     assert expected <= set(ops)

@@ -1,4 +1,4 @@
-"""kpi_snapshot and the dashboard queries: numbers equal the inserted rows."""
+"""bulletin_kpis (the flat view of kpis.indicators) and the dashboard state counts: numbers equal the inserted rows."""
 
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def data(db, seed):
     return {"p1": p1, "p2": p2, "k1": k1, "k2": k2, "k3": k3}
 
 
-def test_kpi_snapshot_city(ops, ctx, data):
-    k = ops["kpi_snapshot"](ctx, period="2026-05")
+def test_bulletin_kpis_city(ops, ctx, data):
+    k = ops["bulletin_kpis"](ctx, period="2026-05")
     assert k["period"] == "2026-05" and k["region_code"] is None
     assert k["new_projects"] == 2  # the two seed projects; K-5 is April in local time
     assert k["signed"] == 2  # K-1, K-2 (K-4 is June local time, K-3 signed 2025)
@@ -80,24 +80,24 @@ def test_kpi_snapshot_city(ops, ctx, data):
     assert k["visits"] == 2
 
 
-def test_kpi_snapshot_region(ops, ctx, data):
-    ne = ops["kpi_snapshot"](ctx, period="2026-05", region_code="530821")
+def test_bulletin_kpis_region(ops, ctx, data):
+    ne = ops["bulletin_kpis"](ctx, period="2026-05", region_code="530821")
     assert (ne["new_projects"], ne["signed"], ne["signed_amount_wan"]) == (1, 1, 120000)
     assert (ne["landed"], ne["started"]) == (0, 0)
     assert (ne["funds_total_wan"], ne["funds_out_of_province_wan"]) == (6000, 5000)
     assert (ne["green"], ne["yellow"], ne["red"]) == (2, 1, 0)
     assert (ne["complaints_received"], ne["complaints_closed"], ne["visits"]) == (1, 0, 1)
-    sm = ops["kpi_snapshot"](ctx, period="2026-05", region_code="530802")
+    sm = ops["bulletin_kpis"](ctx, period="2026-05", region_code="530802")
     assert (sm["signed"], sm["landed"], sm["started"], sm["funds_total_wan"]) == (1, 1, 1, 3200)
     assert (sm["complaints_received"], sm["complaints_closed"], sm["visits"]) == (1, 2, 1)
-    june = ops["kpi_snapshot"](ctx, period="2026-06")
+    june = ops["bulletin_kpis"](ctx, period="2026-06")
     assert (june["signed"], june["signed_amount_wan"], june["visits"], june["funds_total_wan"]) == (1, 5000, 1, 0)
 
 
-def test_kpi_snapshot_rejects_bad_period(ops, ctx):
+def test_bulletin_kpis_rejects_bad_period(ops, ctx):
     for bad in ("2026-13", "2026/05", "", None):
         with pytest.raises(ValueError, match="YYYY-MM"):
-            ops["kpi_snapshot"](ctx, period=bad)
+            ops["bulletin_kpis"](ctx, period=bad)
 
 
 def test_dashboard_queries(db, data):

@@ -25,6 +25,7 @@ from app.services.domain.kpi_scope import (
     rate_value,
 )
 
+
 def warnings_rate(session, scope: Scope, start, end) -> dict:
     """Yellow/red lights raised in the window; rectified = back to green (or the stage passed) before ``end``."""
     project_ids = scope.projects(select(Project.id))
@@ -150,6 +151,8 @@ def activity(session, scope: Scope, start: dt.datetime, end: dt.datetime) -> dic
             select(Project.light, func.count(Project.id)).where(Project.status == "active").group_by(Project.light))):
         lights[light] = lights.get(light, 0) + int(n)
     out["active_projects"] = count_value(sum(lights.values()))
+    out["pipeline_investment_wan"] = count_value(round(float(session.scalar(scope.projects(
+        select(func.sum(Project.planned_investment_wan)).where(Project.status == "active"))) or 0.0), 4))
     for light in LIGHTS:
         out[f"light_{light}_count"] = count_value(lights[light])
     received = select(func.count(Complaint.id)).where(Complaint.received_at >= start, Complaint.received_at < end)

@@ -56,6 +56,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "funds_in_province_wan": ("市外省内到位资金", "万元"),
     "funds_local_wan": ("市内到位资金", "万元"),
     "active_projects": ("在推项目数(当前)", "个"),
+    "pipeline_investment_wan": ("在推项目计划总投资(当前)", "万元"),
     "light_green_count": ("绿灯项目(当前)", "个"),
     "light_blue_count": ("蓝灯项目(当前)", "个"),
     "light_yellow_count": ("黄灯项目(当前)", "个"),

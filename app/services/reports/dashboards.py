@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,7 +10,6 @@ from app.models.domain import (
     STAGE_NAMES,
     Complaint,
     FundsArrival,
-    Park,
     Project,
     Visit,
 )
@@ -21,7 +17,6 @@ from app.services.domain import kpis
 from app.services.domain import queries as dq
 from app.services.domain import settings as settings_service
 from app.services.reports.reference import (
-    aware,
     chains,
     regions,
 )
@@ -48,179 +43,91 @@ def latest_period(session: Session) -> str:
     return max(found) if found else current
 
 
-def _year_bounds(year: int, last_period: str | None = None) -> tuple[dt.datetime, dt.datetime]:
-    start = dq.month_bounds(f"{year}-01")[0]
-    end = dq.month_bounds(last_period or f"{year}-12")[1]
-    return start, end
-
-
 def dashboard(session: Session, period: str, region_code: str | None = None) -> dict:
-    """KPI cards (month and YTD), per-county / park / chain / month series, county ranking, funnel."""
+    """KPI cards (month and YTD), per-county / park / chain / month series, county ranking, funnel.
+
+    Every number is a value of ``kpis.indicators`` (the one KPI query; the same as ``GET /api/v1/kpis``,
+    the scorecards and the bulletin): the month card is the month's indicators, YTD and the per-county,
+    per-park and per-chain rows are 1 January → the month's end (``ytd=True``), the per-month series is
+    each month's indicators. Only the stage funnel and library counts (state, not KPIs) are read here."""
     dq.month_bounds(period)  # validates
-    year = int(period[:4])
-    ytd_start, ytd_end = _year_bounds(year, period)
-    month = dq.kpi_snapshot(session, period, region_code)
-    region_list = regions(session, region_code)
-    per_region = _per_region(session, ytd_start, ytd_end, year, period, region_code)
-    ytd = {k: sum(r[k] for r in per_region.values()) for k in
-           ("signed", "landed", "started", "funds_total_wan", "funds_out_wan", "visits", "complaints")}
-    ytd["signed_amount_wan"] = dq.signed_amount_wan(session, ytd_start, ytd_end, region_code)
-    ranking = ranking_rows(session, year, period, region_code)
-    county = [{"code": r["code"], "name": r["name"], **per_region.get(r["code"], _empty_region())}
-              for r in region_list]
+    year, month = int(period[:4]), int(period[5:7])
+    cfg = settings_service.values(session)
+
+    def ind(**scope):
+        return kpis.indicators(session, year, month=month, cfg=cfg, **scope)
+
+    month_view = kpis.bulletin_counts(ind(region_code=region_code))
+    ytd_view = _row(ind(region_code=region_code, ytd=True))
+    per_region = {r["code"]: (r, ind(region_code=r["code"], ytd=True)) for r in regions(session, region_code)}
     return {
         "period": period, "year": year, "region_code": region_code,
-        "month": month, "ytd": ytd,
-        "lights": dq.light_counts(session, region_code),
+        "month": month_view, "ytd": ytd_view,
+        "lights": month_view["lights"],
         "funnel": [{"stage": s, "name": STAGE_NAMES[s], "count": n}
                    for s, n in dq.stage_funnel(session, region_code).items()],
         "library": dq.library_counts(session, region_code),
-        "per_county": county,
-        "per_park": _per_park(session, ytd_start, ytd_end, period, region_code),
-        "per_chain": _per_chain(session, ytd_start, ytd_end, region_code),
-        "per_month": _per_month(session, year, region_code),
-        "ranking": ranking,
+        "per_county": [{"code": code, "name": r["name"], **_row(result)} for code, (r, result) in per_region.items()],
+        "per_park": _per_park(session, ind, region_code),
+        "per_chain": _per_chain(session, ind, region_code),
+        "per_month": _per_month(session, year, region_code, cfg),
+        "ranking": _ranked([(r, result) for r, result in per_region.values()]),
     }
 
 
-def _empty_region() -> dict:
-    return {"signed": 0, "landed": 0, "started": 0, "funds_total_wan": 0.0, "funds_out_wan": 0.0, "visits": 0,
-            "complaints": 0, "green": 0, "blue": 0, "yellow": 0, "red": 0, "active": 0}
+def _row(result: dict) -> dict:
+    """The dashboard row of one indicators result (YTD or a month)."""
+    v = kpis.bulletin_counts(result)
+    return {"signed": v["signed"], "landed": v["landed"], "started": v["started"],
+            "funds_total_wan": v["funds_total_wan"], "funds_out_wan": v["funds_out_of_province_wan"],
+            "visits": v["visits"], "complaints": v["complaints_received"], "active": v["active_projects"],
+            "signed_amount_wan": v["signed_amount_wan"], **v["lights"]}
 
 
-def _per_region(session: Session, start, end, year: int, period: str, region_code: str | None) -> dict[str, dict]:
-    out: dict[str, dict] = defaultdict(_empty_region)
-
-    def scoped(stmt, column):
-        return stmt.where(column == region_code) if region_code else stmt
-
-    for column, key in ((Project.signed_at, "signed"), (Project.landed_at, "landed"), (Project.started_at, "started")):
-        stmt = scoped(select(Project.region_code, func.count(Project.id)).where(column >= start, column < end)
-                      .group_by(Project.region_code), Project.region_code)
-        for rc, n in session.execute(stmt):
-            out[rc][key] = int(n)
-    funds = scoped(select(Project.region_code, FundsArrival.origin, func.sum(FundsArrival.amount_wan))
-                   .join(Project, Project.id == FundsArrival.project_id)
-                   .where(FundsArrival.period >= f"{year}-01", FundsArrival.period <= period)
-                   .group_by(Project.region_code, FundsArrival.origin), Project.region_code)
-    for rc, origin, amount in session.execute(funds):
-        out[rc]["funds_total_wan"] += float(amount or 0)
-        if origin == "省外":
-            out[rc]["funds_out_wan"] += float(amount or 0)
-    lights = scoped(select(Project.region_code, Project.light, func.count(Project.id))
-                    .where(Project.status == "active").group_by(Project.region_code, Project.light), Project.region_code)
-    for rc, light, n in session.execute(lights):
-        out[rc][light] = out[rc].get(light, 0) + int(n)
-        out[rc]["active"] += int(n)
-    visits = scoped(select(Visit.region_code, func.count(Visit.id)).where(
-        Visit.visit_date >= dt.date(year, 1, 1), Visit.visit_date < dq.month_bounds(period)[3])
-        .group_by(Visit.region_code), Visit.region_code)
-    for rc, n in session.execute(visits):
-        out[rc]["visits"] = int(n)
-    complaints = scoped(select(Complaint.region_code, func.count(Complaint.id)).where(
-        Complaint.received_at >= start, Complaint.received_at < end).group_by(Complaint.region_code),
-        Complaint.region_code)
-    for rc, n in session.execute(complaints):
-        out[rc]["complaints"] = int(n)
+def _per_park(session: Session, ind, region_code: str | None) -> list[dict]:
+    out = []
+    for pk in kpis.parks_of(session, region_code):
+        i = ind(region_code=pk["region_code"], park_id=pk["id"], ytd=True)["indicators"]
+        out.append({"id": pk["id"], "name": pk["name"], "region_code": pk["region_code"],
+                    "active": i["active_projects"]["value"], "signed": i["signed_count"]["value"],
+                    "funds_wan": i["funds_arrived_wan"]["value"]})
     return out
 
 
-def _per_park(session: Session, start, end, period: str, region_code: str | None) -> list[dict]:
-    stmt = (select(Park.id, Park.name, Park.region_code, func.count(Project.id))
-            .outerjoin(Project, (Project.park_id == Park.id) & (Project.status == "active"))
-            .group_by(Park.id, Park.name, Park.region_code).order_by(Park.id))
-    if region_code:
-        stmt = stmt.where(Park.region_code == region_code)
-    parks = {pid: {"id": pid, "name": name, "region_code": rc, "active": int(n), "signed": 0, "funds_wan": 0.0}
-             for pid, name, rc, n in session.execute(stmt)}
-    signed = (select(Project.park_id, func.count(Project.id)).where(
-        Project.signed_at >= start, Project.signed_at < end, Project.park_id.is_not(None)).group_by(Project.park_id))
-    for pid, n in session.execute(signed):
-        if pid in parks:
-            parks[pid]["signed"] = int(n)
-    funds = (select(Project.park_id, func.sum(FundsArrival.amount_wan))
-             .join(Project, Project.id == FundsArrival.project_id)
-             .where(FundsArrival.period >= f"{period[:4]}-01", FundsArrival.period <= period,
-                    Project.park_id.is_not(None)).group_by(Project.park_id))
-    for pid, amount in session.execute(funds):
-        if pid in parks:
-            parks[pid]["funds_wan"] = float(amount or 0)
-    return list(parks.values())
+def _per_chain(session: Session, ind, region_code: str | None) -> list[dict]:
+    out = []
+    for c in chains(session):
+        i = ind(region_code=region_code, chain_code=c["code"], ytd=True)["indicators"]
+        out.append({"code": c["code"], "name": c["name"], "active": i["active_projects"]["value"],
+                    "signed": i["signed_count"]["value"], "investment_wan": i["pipeline_investment_wan"]["value"]})
+    return sorted(out, key=lambda r: r["code"] or "")
 
 
-def _per_chain(session: Session, start, end, region_code: str | None) -> list[dict]:
-    names = {c["code"]: c["name"] for c in chains(session)}
-    out: dict[str | None, dict] = {}
-
-    def row(code):
-        return out.setdefault(code, {"code": code, "name": names.get(code or "", code or "未归链"), "active": 0,
-                                     "signed": 0, "investment_wan": 0.0})
-
-    stmt = select(Project.chain_code, func.count(Project.id), func.sum(Project.planned_investment_wan)).where(
-        Project.status == "active").group_by(Project.chain_code)
-    if region_code:
-        stmt = stmt.where(Project.region_code == region_code)
-    for code, n, amount in session.execute(stmt):
-        r = row(code)
-        r["active"], r["investment_wan"] = int(n), float(amount or 0)
-    signed = select(Project.chain_code, func.count(Project.id)).where(
-        Project.signed_at >= start, Project.signed_at < end).group_by(Project.chain_code)
-    if region_code:
-        signed = signed.where(Project.region_code == region_code)
-    for code, n in session.execute(signed):
-        row(code)["signed"] = int(n)
-    for code in names:
-        row(code)
-    return sorted(out.values(), key=lambda r: (r["code"] is None, r["code"] or ""))
+def _per_month(session: Session, year: int, region_code: str | None, cfg: dict) -> list[dict]:
+    """Each month of the year (months after today are empty: nothing can have happened yet)."""
+    current = dq.period_of(clock.now())
+    rows = []
+    for m in range(1, 13):
+        period = f"{year}-{m:02d}"
+        if period > current:
+            rows.append({"period": period, "signed": 0, "landed": 0, "started": 0, "funds_total_wan": 0.0,
+                         "funds_out_wan": 0.0, "visits": 0, "complaints": 0})
+            continue
+        r = _row(kpis.indicators(session, year, month=m, region_code=region_code, cfg=cfg))
+        rows.append({"period": period, **{k: r[k] for k in ("signed", "landed", "started", "funds_total_wan",
+                                                             "funds_out_wan", "visits", "complaints")}})
+    return rows
 
 
-def _per_month(session: Session, year: int, region_code: str | None) -> list[dict]:
-    start, end = _year_bounds(year)
-    months = {f"{year}-{m:02d}": {"period": f"{year}-{m:02d}", "signed": 0, "landed": 0, "started": 0,
-                                  "funds_total_wan": 0.0, "funds_out_wan": 0.0, "visits": 0, "complaints": 0}
-              for m in range(1, 13)}
-    for column, key in ((Project.signed_at, "signed"), (Project.landed_at, "landed"), (Project.started_at, "started")):
-        stmt = select(column).where(column >= start, column < end)
-        if region_code:
-            stmt = stmt.where(Project.region_code == region_code)
-        for (moment,) in session.execute(stmt):
-            months[dq.period_of(aware(moment))][key] += 1
-    funds = (select(FundsArrival.period, FundsArrival.origin, func.sum(FundsArrival.amount_wan))
-             .where(FundsArrival.period >= f"{year}-01", FundsArrival.period <= f"{year}-12")
-             .group_by(FundsArrival.period, FundsArrival.origin))
-    if region_code:
-        funds = funds.join(Project, Project.id == FundsArrival.project_id).where(Project.region_code == region_code)
-    for period, origin, amount in session.execute(funds):
-        if period in months:
-            months[period]["funds_total_wan"] += float(amount or 0)
-            if origin == "省外":
-                months[period]["funds_out_wan"] += float(amount or 0)
-    visits = select(Visit.visit_date).where(Visit.visit_date >= dt.date(year, 1, 1),
-                                            Visit.visit_date < dt.date(year + 1, 1, 1))
-    if region_code:
-        visits = visits.where(Visit.region_code == region_code)
-    for (day,) in session.execute(visits):
-        months[day.strftime("%Y-%m")]["visits"] += 1
-    complaints = select(Complaint.received_at).where(Complaint.received_at >= start, Complaint.received_at < end)
-    if region_code:
-        complaints = complaints.where(Complaint.region_code == region_code)
-    for (moment,) in session.execute(complaints):
-        months[dq.period_of(aware(moment))]["complaints"] += 1
-    return list(months.values())
-
-
-def ranking_rows(session: Session, year: int, period: str, region_code: str | None = None) -> list[dict]:
-    """County league table from app/services/domain/kpis.py (the same numbers as the scorecards):
-    落地率, 开工率 and 资金到位率 on the signing cohort (``kpi.cohort_years``, default 2) up to the end
-    of ``period`` (a month); 资金到位率 counts evidence-backed funds only (§4.1).
+def _ranked(per_region: list[tuple[dict, dict]]) -> list[dict]:
+    """County league table: 落地率, 开工率 and 资金到位率 on the signing cohort (``kpi.cohort_years``,
+    default 2) up to the period end; 资金到位率 counts evidence-backed funds only (§4.1).
 
     Ranked by 项目落地率 first (the policy weights landing most), then 资金到位率, then signings.
     Rates are fractions; ``None`` when nothing was signed (shown as —)."""
-    month = int(dq.month_bounds(period)[2].month)
-    cfg = settings_service.values(session)
     rows = []
-    for r in regions(session, region_code):
-        ind = kpis.indicators(session, int(period[:4]), month=month, region_code=r["code"], cfg=cfg)["indicators"]
+    for r, result in per_region:
+        ind = result["indicators"]
         landing, start, funds = ind["landing_rate"], ind["start_rate"], ind["funds_arrival_rate"]
         rows.append({"code": r["code"], "name": r["name"], "signed": int(landing["denominator"] or 0),
                      "landed": int(landing["numerator"] or 0), "started": int(start["numerator"] or 0),
@@ -230,3 +137,11 @@ def ranking_rows(session: Session, year: int, period: str, region_code: str | No
     for i, s in enumerate(rows, 1):
         s["rank"] = i
     return rows
+
+
+def ranking_rows(session: Session, year: int, period: str, region_code: str | None = None) -> list[dict]:
+    """The county league table of ``period`` (a month) from ``kpis.indicators`` (see :func:`_ranked`)."""
+    month = int(dq.month_bounds(period)[2].month)
+    cfg = settings_service.values(session)
+    return _ranked([(r, kpis.indicators(session, int(period[:4]), month=month, region_code=r["code"], cfg=cfg))
+                    for r in regions(session, region_code)])

@@ -12,27 +12,37 @@ from app import clock
 from app.models.domain import (
     AssessmentScore,
 )
-from app.services.domain import queries as dq
+from app.services.domain import kpis
+from app.services.domain import settings as settings_service
+from app.services.domain.queries import LOCAL_TZ, month_bounds
 from app.services.reports.dashboards import ranking_rows
 from app.services.reports.reference import (
     regions,
 )
 
 # ---------------------------------------------------------------------------------- Excel exports
+# (bulletin_counts key, column title) — every value is kpis.indicators' value of the same month
 BULLETIN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("new_projects", "新增项目数"), ("signed", "新签约项目数"), ("signed_amount_wan", "协议投资额(万元)"),
     ("landed", "落地项目数"), ("started", "开工项目数"), ("funds_total_wan", "到位资金合计(万元)"),
     ("funds_out_of_province_wan", "省外到位资金(万元)"), ("active_projects", "在推项目数"), ("green", "绿灯"),
     ("yellow", "黄灯"), ("red", "红灯"), ("visits", "来访企业数"), ("complaints_received", "受理投诉"),
     ("complaints_closed", "办结投诉"), ("complaints_satisfied", "满意件数"),
+    ("assignments_on_time_pct", "交办事项按期办结率(%)"), ("joint_handling_on_time_pct", "联办协办按期办结率(%)"),
 )
 
 
 def bulletin_rows(session: Session, period: str) -> list[dict]:
-    """The monthly bulletin table: one kpi_snapshot per county, then the city total."""
-    rows = [{"region_code": r["code"], "region_name": r["name"], **dq.kpi_snapshot(session, period, r["code"])}
-            for r in regions(session)]
-    rows.append({"region_code": None, "region_name": "全市合计", **dq.kpi_snapshot(session, period, None)})
+    """The monthly bulletin table: ``kpis.indicators`` of the month per county, then the city total
+    (flat view :func:`kpis.bulletin_counts`)."""
+    month_bounds(period)  # validates YYYY-MM
+    cfg = settings_service.values(session)
+
+    def row(code):
+        return kpis.bulletin_counts(kpis.indicators(session, period[:4], month=period[5:7], region_code=code, cfg=cfg))
+
+    rows = [{"region_code": r["code"], "region_name": r["name"], **row(r["code"])} for r in regions(session)]
+    rows.append({"region_code": None, "region_name": "全市合计", **row(None)})
     return rows
 
 
@@ -65,13 +75,14 @@ def bulletin_xlsx(session: Session, period: str) -> bytes:
     ws.title = "月通报"
     ws.append([f"普洱市招商引资工作月通报({period})"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"生成时间:{clock.now().astimezone(dq.LOCAL_TZ).strftime('%Y-%m-%d %H:%M')}(北京时间);"
-               "口径:签约/落地/开工按阶段事件时间,到位资金按 F-12 月度登记,灯色为当前状态"])
+    ws.append([f"生成时间:{clock.now().astimezone(LOCAL_TZ).strftime('%Y-%m-%d %H:%M')}(北京时间);"
+               "口径:同 /api/v1/kpis(kpis.indicators);签约/落地/开工按阶段事件时间,到位资金按 F-12 月度登记,灯色为当前状态"])
     header = ["县(区)", "区划代码", *[label for _, label in BULLETIN_COLUMNS]]
     ws.append(header)
     _style_header(ws, 3, len(header))
     for r in rows:
-        ws.append([r["region_name"], r["region_code"] or "", *[r.get(key, 0) for key, _ in BULLETIN_COLUMNS]])
+        ws.append([r["region_name"], r["region_code"] or "",
+                   *["—" if r.get(key) is None else r[key] for key, _ in BULLETIN_COLUMNS]])
     ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
     ws.freeze_panes = "C4"
     _autosize(ws)

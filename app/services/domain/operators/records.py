@@ -1,4 +1,4 @@
-"""Operators for the growing records: visits, complaints, capacity ledger, KPI snapshot, reports and assessments."""
+"""Operators for the growing records: visits, complaints, capacity ledger, bulletin KPIs, reports and assessments."""
 
 from __future__ import annotations
 
@@ -15,16 +15,24 @@ from app.models.domain import (
     Report,
     Visit,
 )
-from app.services.domain import queries as domain_queries
+from app.services.domain import kpis
+from app.services.domain.queries import month_bounds
 from app.services.domain.operators.projects import add_event, get_project, iso, parse_date, parse_datetime
 from app.services.runtime.service_calls import OperatorContext, operator
 
 # ---------------------------------------------------------------- KPIs, reports, assessments
 
 
-@operator("kpi_snapshot")
-def kpi_snapshot(ctx: OperatorContext, period: str, region_code: str | None = None) -> dict:
-    return domain_queries.kpi_snapshot(ctx.session, period, region_code or None)
+@operator("bulletin_kpis")
+def bulletin_kpis(ctx: OperatorContext, period: str, region_code: str | None = None,
+                  responsible_unit: str | None = None) -> dict:
+    """The monthly bulletin's numbers of one month (``YYYY-MM``), city-wide, for a county or a 市直部门:
+    :func:`kpis.indicators` of the month in the flat view :func:`kpis.bulletin_counts` (the same values)."""
+    text = str(period or "")
+    month_bounds(text)  # ValueError unless YYYY-MM
+    result = kpis.indicators(ctx.session, text[:4], month=text[5:7], region_code=region_code or None,
+                             responsible_unit=responsible_unit or None, as_of=ctx.now)
+    return kpis.bulletin_counts(result)
 
 
 @operator("report_save")
