@@ -274,7 +274,7 @@ SCORECARD_RATES = {
     "trip_info_pct": "trip_info_rate", "visit_report_timely_pct": "visit_register_timely_rate",
     "work_info_pct": "work_info_rate", "handling_timely_pct": "handling_timely_rate",
     "complaint_timely_pct": "complaints_on_time_rate", "complaint_satisfaction_pct": "complaint_satisfaction_rate",
-    "issue_timely_pct": "joint_handling_on_time_rate",
+    "issue_timely_pct": "joint_handling_on_time_rate", "assignments_on_time_pct": "assignments_on_time_rate",
 }
 SCORECARD_COUNTS = {"big_10e8_count": "big_10e8_count", "top_firm_count": "top_firm_count",
                     "big_50e8_count": "big_50e8_count", "start_overdue_count": "start_overdue_count",
@@ -319,7 +319,9 @@ def unit_scorecard_inputs(session: Session, units: list[dict], year: int, quarte
                          chain_code=u.get("chain_code"), unit_key=key, ytd=True, cfg=cfg,
                          responsible_unit=u.get("responsible_unit"))
         row = scorecard_inputs(kpi)
-        row.update({"unit_key": key, "unit_name": u.get("unit_name") or key, "region_code": region})
+        row.update({"unit_key": key, "unit_name": u.get("unit_name") or key, "region_code": region,
+                    "unit_kind": u.get("unit_kind") or ("department" if u.get("responsible_unit") else "county"),
+                    "responsible_unit": u.get("responsible_unit")})
         row["kpis"] = {k: {f: v.get(f) for f in ("label", "value", "numerator", "denominator", "unit", "reason")}
                        for k, v in kpi["indicators"].items()}
         out.append(row)

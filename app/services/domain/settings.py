@@ -120,6 +120,12 @@ DEFINITIONS: list[Setting] = [
     # ---- calendar (工作日)
     Setting("calendar.holidays", [], "法定节假日(不计工作日)", "日期列表 YYYY-MM-DD", "dates", group="工作日历"),
     Setting("calendar.workdays", [], "调休上班日(周末计工作日)", "日期列表 YYYY-MM-DD", "dates", group="工作日历"),
+    # kpi branch: 市直部门 scorecard points, the monthly bulletin's compile day and review limit
+    Setting("score.dept_points", _SC["score.dept_points"], "市直部门考核各指标分值(合计应为100)", "分", "points",
+            keys=tuple(_SC["score.dept_points"])),
+    Setting("deadline.monthly.bulletin_day", 6, "月通报编制日(每月,须晚于月报报送截止日)", "日", "int", minimum=2,
+            maximum=28, group="时限"),
+    Setting("deadline.monthly.bulletin_review", "P5D", "月通报审核编辑时限", "ISO 时长", "duration", group="时限"),
 ]
 BY_KEY: dict[str, Setting] = {d.key: d for d in DEFINITIONS}
 _DURATION = re.compile(r"^P(\d+)D$")  # whole calendar days: BPMN scripts read the day count
@@ -196,7 +202,8 @@ def _points_value(definition, value):
         if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
             raise _bad(definition, f"{k} 应为非负数字")
         out[k] = float(v)
-    if definition.key in ("score.points", "prereview.criteria_max") and abs(sum(out.values()) - 100) > 1e-6:
+    if definition.key in ("score.points", "prereview.criteria_max", "score.dept_points") \
+            and abs(sum(out.values()) - 100) > 1e-6:
         raise _bad(definition, f"各指标分值合计应为 100(当前 {sum(out.values()):g})")
     return out
 
@@ -236,6 +243,7 @@ def validate(key: str, value: Any) -> Any:
 def put(session: Session, key: str, value: Any, actor: str) -> dict:
     """Validate, store the override and audit. Returns the listing row."""
     clean = validate(key, value)
+    _check_bulletin_day(session, key, clean)
     if key in _COMPLEMENTS:
         # 日常考评 + 年终考评 = 1: setting one sets the other (both audited)
         other_key = _COMPLEMENTS[key]
@@ -245,6 +253,16 @@ def put(session: Session, key: str, value: Any, actor: str) -> dict:
 
 
 _COMPLEMENTS = {"score.weight.daily": "score.weight.year_end", "score.weight.year_end": "score.weight.daily"}
+
+
+def _check_bulletin_day(session: Session, key: str, clean: Any) -> None:
+    """kpi branch: the bulletin is compiled after the F-20 deadline (bulletin_day > report_day)."""
+    if key not in ("deadline.monthly.bulletin_day", "deadline.monthly.report_day"):
+        return
+    report_day = clean if key == "deadline.monthly.report_day" else get(session, "deadline.monthly.report_day")
+    bulletin_day = clean if key == "deadline.monthly.bulletin_day" else get(session, "deadline.monthly.bulletin_day")
+    if int(bulletin_day) <= int(report_day):
+        raise _bad(BY_KEY[key], f"月通报编制日({bulletin_day}日)须晚于月报报送截止日({report_day}日)")
 
 
 def _store(session: Session, key: str, clean: Any, actor: str) -> None:

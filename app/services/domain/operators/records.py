@@ -16,8 +16,8 @@ from app.models.domain import (
     Visit,
 )
 from app.services.domain import kpis
-from app.services.domain.queries import month_bounds
 from app.services.domain.operators.projects import add_event, get_project, iso, parse_date, parse_datetime
+from app.services.domain.queries import month_bounds
 from app.services.runtime.service_calls import OperatorContext, operator
 
 # ---------------------------------------------------------------- KPIs, reports, assessments
