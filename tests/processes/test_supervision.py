@@ -95,10 +95,15 @@ def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_number
     schedule_timer_start(flow, "monthly_bulletin")
     assert count_instances(flow, "monthly_bulletin") == 0
 
-    flow.advance("P1D")  # 2026-12-01 12:00 local: the first occurrence
+    flow.advance("P1D")  # 2026-12-01 12:00 local: the first occurrence opens the instance …
     [inst] = flow.instances_of("monthly_bulletin")
-    assert flow.run_jobs() == 0 and count_instances(flow, "monthly_bulletin") == 1
     iid = inst.id
+    assert flow.data(iid)["compile_at"] == "2026-12-06T09:00:00+08:00"  # … which waits for the F-20 deadline
+    assert "city_kpis" not in flow.data(iid) and flow.tasks(iid, "office_review") == []
+    flow.advance("P4D")  # 12-05 12:00: reports still due today — nothing compiled yet
+    assert "city_kpis" not in flow.data(iid)
+    flow.advance("P1D")  # 12-06 12:00: after the deadline, the bulletin is compiled
+    assert flow.run_jobs() == 0 and count_instances(flow, "monthly_bulletin") == 1
     data = flow.data(iid)
     assert (data["period"], data["period_label"]) == ("2026-11", "2026年11月")
     city = data["city_kpis"]
@@ -161,13 +166,17 @@ def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_number
     assert warnings["text"] == "存在红灯项目的县(区):思茅区。请相关县(区)限期整改。"
     assert section(report, "late")["text"] == "景东县未按时报送月报。"
     assert section(report, "highlights")["text"] == "思茅区签约普洱茶精深加工项目。"
-    # the seed's items for counties and 市直部门: F-20 (思茅 in, the rest not yet due on 12-01), visits, targets
+    # the seed's items for counties and 市直部门: compiled on 12-06, after the F-20 deadline (12-05): 思茅 in,
+    # every other unit 未报 (not "未到期" as when the bulletin was compiled on the 1st)
     seed = section(report, "seed_items")
-    assert seed["text"] == "共10个县(区)、6个市直部门。无迟报单位。无未报单位。"
+    missing = "、".join(["宁洱县", "墨江县", "景东县", "景谷县", "镇沅县", "江城县", "孟连县", "澜沧县", "西盟县",
+                        "市工业和信息化局", "市农业农村局", "市商务局", "市文化和旅游局", "市茶叶和咖啡产业发展中心",
+                        "市林业和草原局"])
+    assert seed["text"] == f"共10个县(区)、6个市直部门。无迟报单位。月报未报:{missing}。"
     assert len(seed["table"]["rows"]) == 16
     assert table_row(seed, "思茅区") == ["思茅区", "县(区)", "按时", "1", "1", "1", "2", "—"]
-    assert table_row(seed, "宁洱县")[:3] == ["宁洱县", "县(区)", "未到期"]
-    assert table_row(seed, "市商务局")[:3] == ["市商务局", "市直部门", "未到期"]
+    assert table_row(seed, "宁洱县")[:3] == ["宁洱县", "县(区)", "未报"]
+    assert table_row(seed, "市商务局")[:3] == ["市商务局", "市直部门", "未报"]
     assert [s["key"] for s in report.sections] == ["overview", "regions", "ranking", "metric_ranks", "warnings",
                                                    "seed_items", "highlights", "late", "requirements"]  # empty 问题 dropped
     assert [s["title"][:2] for s in report.sections] == ["一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、",
@@ -177,7 +186,7 @@ def test_the_monthly_bulletin_of_the_first_occurrence_reports_last_months_number
                                            "committee_deputy", "committee_director"}
     assert flow.instance(iid).status == "completed"
 
-    flow.advance("P30D")  # 2026-12-31: no new occurrence yet
+    flow.advance("P25D")  # 2026-12-31: no new occurrence yet
     assert count_instances(flow, "monthly_bulletin") == 1
     flow.advance("P1D")  # 2027-01-01 12:00: the second
     assert count_instances(flow, "monthly_bulletin") == 2
