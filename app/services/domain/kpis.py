@@ -148,7 +148,8 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
         tags = {eid: list(rt or []) for eid, rt in session.execute(
             select(Enterprise.id, Enterprise.rank_tags).where(Enterprise.id.in_(ent_ids)))}
     top_tags = set(TOP500_TAGS) | set(CHAIN_LEADER_TAGS)
-    out["signed_count"] = count_value(round(sum(share for *_, share in credited), 4))
+    signed_total = round(sum(share for *_, share in credited), 4)  # fractional only with a 流转 split
+    out["signed_count"] = count_value(int(signed_total) if float(signed_total).is_integer() else signed_total)
     out["signed_amount_wan"] = count_value(round(sum(a * share for _, a, share in credited), 4))
     n_1e8 = sum(1 for _, a, _ in signed_rows if float(a or 0) >= float(cfg["kpi.signed_1e8_wan"]))
     out["major_projects"] = count_value(n_1e8)
