@@ -275,6 +275,7 @@ def test_a_sealed_project_is_reactivated_by_the_office_and_its_lifecycle_resumes
 # ---------------------------------------------------------------- transfer
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite", "pg"], indirect=True)
 def test_a_transferred_project_moves_its_lifecycle_tasks_to_the_receiving_county(people, db):
     from tests.processes.test_quality_transfer import ACCEPT, APPROVE, PROPOSE
 

@@ -96,12 +96,12 @@ def _clean(session: Session, body: dict) -> tuple[dict, list[dict]]:
     errors = [{"field": k, "message": "未定义的字段 / unknown field"}
               for k in sorted(set(body) - {"kind", "title", "number", "issued_on", "attachment"})]
     labels = kinds(session)
-    kind = body.get("kind")
+    kind = body.get("kind") if isinstance(body.get("kind"), str) else None
     if kind not in labels:
         errors.append({"field": "kind", "message": f"材料类型应为 {'/'.join(labels.values())} / kind must be one of "
                                                    f"{', '.join(labels)}"})
-    title = str(body.get("title") or "").strip()[:200] or (labels.get(kind) if isinstance(kind, str) else "")
-    number = str(body.get("number") or "").strip()[:64] or None
+    title = _str(body.get("title"))[:200] or labels.get(kind, "")
+    number = _str(body.get("number"))[:64] or None
     if not number and not body.get("attachment"):
         errors.append({"field": "number", "message": "请填写证照/文号,或上传材料 / give a number or an attachment"})
     issued = None
@@ -115,6 +115,10 @@ def _clean(session: Session, body: dict) -> tuple[dict, list[dict]]:
         errors.append({"field": "attachment", "message": "附件标识无效 / attachment must be a sha256"})
     return {"kind": kind, "title": title or "材料", "number": number, "issued_on": issued,
             "attachment": attachment}, errors
+
+
+def _str(value) -> str:
+    return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int | float) else ""
 
 
 def attach_evidence(session: Session, user, project_id: int, body: dict) -> dict:

@@ -48,7 +48,7 @@ def reactivate_project(session: Session, user, project_id: int, reason) -> dict:
     access.check_region(user, p.region_code)
     if not may_reactivate(user):
         raise NotAllowed("只有市招商委办公室可以重新激活封存项目 / only the committee office may reactivate")
-    reason = str(reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""
     if len(reason) < 5:
         raise Invalid("请填写重新激活的理由(至少 5 个字)/ a reason is required",
                       [{"field": "reason", "message": "请填写重新激活的理由(至少 5 个字)/ reason: at least 5 characters"}])
