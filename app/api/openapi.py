@@ -92,6 +92,16 @@ DEPLOY_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}},
                                      "note": {"type": "string", "maxLength": 2000}}}}}}
 
+EVIDENCE_BODY = {"type": "object", "required": ["kind"], "properties": {
+    "kind": {"type": "string", "maxLength": 32}, "title": TEXT, "number": {"type": "string", "maxLength": 64},
+    "issued_on": {"type": "string", "format": "date"}, "attachment": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}
+CLAIM_BODY = {"type": "object", "properties": {
+    "claim_reason": {"type": "string", "maxLength": 1000}, "approach": {"type": "string", "maxLength": 2000},
+    "target_sign_date": {"type": "string", "format": "date"}, "commissioner_name": {"type": "string", "maxLength": 50},
+    "contact_mobile": {"type": "string", "maxLength": 20}}}
+REACTIVATE_BODY = {"type": "object", "required": ["reason"], "properties": {
+    "reason": {"type": "string", "minLength": 5, "maxLength": 2000}}}
+
 # (method, path) -> summary, query, body, response schema, status of success, extra error codes
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/deployments"): dict(
@@ -144,6 +154,21 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                                                             response=OBJ, errors=["403", "404", "409"]),
     ("GET", "/api/v1/jobs"): dict(summary="作业与定时器 / jobs and timers (admin)", query=[_q("kind")],
                                   response=_list("Job"), errors=["403"]),
+    # projects branch (issue #12): stage evidence, 揭牌认领, reactivation of a sealed project
+    ("GET", "/api/v1/projects/{project_id}/evidence"): dict(
+        summary="转段材料 / the project's stage evidence: required per stage and present", response=OBJ,
+        errors=["403", "404"]),
+    ("POST", "/api/v1/projects/{project_id}/evidence"): dict(
+        summary="登记转段材料 / attach a piece of stage evidence (editor role, own county)",
+        body=_body(EVIDENCE_BODY, True), response=OBJ, status="201", errors=["403", "404", "422"]),
+    ("GET", "/api/v1/projects/{project_id}/claim"): dict(
+        summary="揭牌认领情况 / the project's claim (one claimant per project)", response=OBJ, errors=["403", "404"]),
+    ("POST", "/api/v1/projects/{project_id}/claim"): dict(
+        summary="揭牌认领 / claim a listed project for the caller's unit (county units, 市直部门)",
+        body=_body(CLAIM_BODY), response=OBJ, status="201", errors=["403", "404", "409", "422"]),
+    ("POST", "/api/v1/projects/{project_id}/reactivate"): dict(
+        summary="重新激活封存项目 / reactivate a sealed project (committee office), with a reason",
+        body=_body(REACTIVATE_BODY, True), response=OBJ, errors=["403", "404", "409", "422"]),
     ("GET", "/api/v1/clock"): dict(summary="服务器时钟 / the app clock", public=True, response={
         "type": "object", "properties": {"now": {"type": "string"}, "offset_seconds": {"type": "number"}}}),
     ("GET", "/api/v1/openapi.json"): dict(summary="本文档 / this document", public=True, response=OBJ),
@@ -151,7 +176,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
 
 PATH_PARAMS = {"key": KEY, "name": KEY, "task_id": {"type": "string", "maxLength": 64},
                "action": {"enum": ["cancel", "suspend", "resume", "migrate"]}, "instance_id": ID,
-               "incident_id": ID}
+               "incident_id": ID, "project_id": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}}
 HTTP_TEXT = {"400": "请求格式错误 / malformed", "401": "未认证 / no or invalid token", "403": "无权 / not allowed",
              "404": "不存在 / not found", "409": "冲突 / conflict", "413": "过大 / too large",
              "422": "数据无效 / invalid data", "429": "尝试过多 / too many attempts"}

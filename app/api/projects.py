@@ -8,8 +8,9 @@ from flask import request
 
 from app.api.auth import authed, bp
 from app.params import int_arg, json_body
-from app.services.domain import projects
+from app.services.domain import claims, evidence, projects
 from app.services.tasks import assignment
+from app.services.tasks.commands import complete_task
 
 
 @bp.post("/projects")
@@ -32,6 +33,43 @@ def get_project(session, user, project_id):
 @authed()
 def update_project(session, user, project_id):
     return projects.update_project(session, user, project_id, json_body())
+
+@bp.get("/projects/<int:project_id>/evidence")
+@authed(write=False)
+def project_evidence(session, user, project_id):
+    return evidence.project_evidence(session, user, project_id)
+
+@bp.post("/projects/<int:project_id>/evidence")
+@authed()
+def attach_evidence(session, user, project_id):
+    return evidence.attach_evidence(session, user, project_id, json_body()), 201
+
+@bp.get("/projects/<int:project_id>/claim")
+@authed(write=False)
+def get_claim(session, user, project_id):
+    projects.get_project(session, user, project_id)  # 404 / 403 outside the jurisdiction
+    row = claims.get_claim(session, project_id)
+    return {"claim": claims.claim_dict(session, row) if row is not None else None,
+            "open": claims.open_claim_task(session, project_id) is not None}
+
+@bp.post("/projects/<int:project_id>/claim")
+@authed()
+def claim_project(session, user, project_id):
+    return claim_listed_project(session, user, project_id, json_body()), 201
+
+@bp.post("/projects/<int:project_id>/reactivate")
+@authed()
+def reactivate_project(session, user, project_id):
+    return projects.reactivate_project(session, user, project_id, json_body().get("reason"))
+
+
+def claim_listed_project(session, user, project_id: int, body: dict) -> dict:
+    """揭牌认领 by a county unit or a 市直部门: authorised here, then the library's claim task completes
+    (its li-claim check writes the one project_claim row, 409 for a second claim)."""
+    task = claims.authorise_claim(session, user, project_id)
+    complete_task(session, user, task.id, claims.claim_form(user, body), authorised=True)
+    return claims.claim_dict(session, claims.get_claim(session, project_id))
+
 
 @bp.post("/enterprises")
 @authed()

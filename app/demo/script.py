@@ -140,7 +140,10 @@ def _team(p: Project) -> dict:
             "project_supervisor_user": "supervisor1", "supervisor_override_reason": "演示数据:由市投促局项目主管统一跟踪"}
 
 
-_ADVANCE = {"stage_action": "advance", "stage_evidence": {"summary": "本阶段工作已完成,申请转段。"}}
+# with the evidence 落地 and 开工 require (the stage.evidence setting; recorded as project_evidence)
+_ADVANCE = {"stage_action": "advance", "stage_evidence": {
+    "summary": "本阶段工作已完成,申请转段。", "company_uscc": "91530802MA6K12345X", "site_secured": True,
+    "filing_no": "普发改备〔2026〕12号", "permit_no": "530802202601010101"}}
 
 
 def _agreement(p: Project) -> dict:

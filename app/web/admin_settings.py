@@ -49,7 +49,7 @@ def _parse(kind: str, text: str):
             return json.loads(text)
         except ValueError:
             return text  # validation turns it into a Chinese message
-    if kind in ("points", "dates"):
+    if kind in ("points", "dates", "evidence"):
         if kind == "dates" and text and not text.startswith("["):
             return [d.strip() for d in text.replace(",", ",").split(",") if d.strip()]
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from app import get_db
-from app.errors import Invalid, NotAllowed
+from app.errors import Conflict, Invalid, NotAllowed
 from app.services import access
 from app.services.domain import projects as records
 from app.services.reports import reference
@@ -97,3 +97,77 @@ def admission(project_id: int):
         info = instances.start_by_hand(s, g.user, "library_admission", data=data, business_key=f"library-{p.id}")
     flash(f"已发起入库申报(流程实例 {info['id']})", "success")
     return redirect(url_for("inbox.index", tab="unit"))
+
+
+# ---------------------------------------------------------------- issue #12: evidence, 揭牌认领, 解封
+
+
+def panel(session, user, project_id: int) -> dict:
+    """What the project page shows of the project's records: stage evidence (required / present), the
+    claim, and which of the actions below the user may take."""
+    from app.services.domain import claims, evidence, project_moves
+
+    p = records.get_project(session, user, project_id)
+    listed = evidence.project_evidence(session, user, project_id)
+    claim = claims.get_claim(session, project_id)
+    editor = access.may_edit_projects(user) and access.in_jurisdiction(user, p.region_code)
+    return {"evidence": listed, "current": listed["required"].get(p.stage, []),
+            "claim": claims.claim_dict(session, claim) if claim is not None else None,
+            "can_attach": editor,
+            "can_claim": claim is None and claims.may_claim(user) and access.org_key(user) is not None
+            and claims.open_claim_task(session, project_id) is not None,
+            "can_reactivate": p.status == "sealed" and project_moves.may_reactivate(user)}
+
+
+def _back(project_id: int):
+    return redirect(url_for("projects.detail", project_id=project_id) + "#sec-evidence")
+
+
+def _flash_errors(exc) -> None:
+    flash(exc.message + ":" + ";".join(e["message"] for e in exc.errors or []), "error")
+
+
+@bp.post("/projects/<int:project_id>/evidence")
+@login_required
+def attach_evidence(project_id: int):
+    from app.services.domain import evidence
+
+    body = {k: (request.form.get(k) or "").strip() for k in ("kind", "title", "number", "issued_on")}
+    body = {k: v for k, v in body.items() if v}
+    try:
+        with get_db().session_scope() as s:
+            row = evidence.attach_evidence(s, g.user, project_id, body)
+    except Invalid as exc:
+        _flash_errors(exc)
+        return _back(project_id)
+    flash(f"已登记转段材料:{row['title']}", "success")
+    return _back(project_id)
+
+
+@bp.post("/projects/<int:project_id>/claim")
+@login_required
+def claim(project_id: int):
+    from app.api.projects import claim_listed_project
+
+    body = {k: (request.form.get(k) or "").strip() for k in ("claim_reason", "approach", "target_sign_date")}
+    try:
+        with get_db().session_scope() as s:
+            made = claim_listed_project(s, g.user, project_id, {k: v for k, v in body.items() if v})
+    except (Invalid, Conflict) as exc:
+        _flash_errors(exc)
+        return _back(project_id)
+    flash(f"揭牌认领成功:{made['org_unit_name']}为本项目认领单位", "success")
+    return _back(project_id)
+
+
+@bp.post("/projects/<int:project_id>/reactivate")
+@login_required
+def reactivate(project_id: int):
+    try:
+        with get_db().session_scope() as s:
+            done = records.reactivate_project(s, g.user, project_id, request.form.get("reason"))
+    except (Invalid, Conflict) as exc:
+        _flash_errors(exc)
+        return _back(project_id)
+    flash(f"项目已重新激活,全程调度从“{done['stage']}”阶段继续(流程实例 {done['instance_id']})", "success")
+    return redirect(url_for("projects.detail", project_id=project_id))

@@ -11,6 +11,7 @@ from app.params import int_arg
 from app.services import access
 from app.services.reports import projects as report_projects
 from app.services.reports import reference as reports
+from app.web import project_records
 from app.web.auth import login_required
 
 bp = Blueprint("projects", __name__)
@@ -46,12 +47,13 @@ def detail(project_id: int):
         project = report_projects.get_project(s, project_id)
         access.check_region(g.user, project.region_code)
         data = report_projects.project_detail(s, project_id)
+        records = project_records.panel(s, g.user, project_id)  # evidence, 揭牌认领, 解封 (issue #12)
     selected = int_arg("instance", lo=1)
     diagram_instance = selected if selected in {i["id"] for i in data["instances"]} else data["main_instance_id"]
     config = {"url": url_for("projects.diagram", project_id=project_id, instance=diagram_instance)
               if diagram_instance else None, "instance_id": diagram_instance}
     return render_template("projects/detail.html", data=data, p=data["project"], diagram_config=config,
-                           diagram_instance=diagram_instance,
+                           diagram_instance=diagram_instance, records=records,
                            can_edit=access.may_edit_projects(g.user) and access.in_jurisdiction(g.user, project.region_code))
 
 

@@ -48,7 +48,10 @@ STAGES = ("S1_PLAN", "S2_SCREEN", "S3_VISIT", "S4_NEGOTIATE", "S5_SIGN", "S6_LAN
 TEAM = {"responsible_unit_org": "simao_ipb", "service_commissioner_user": "simao_sc",
         "commissioner_mobile": "13800000000", "factor_dept_org": ["nrp", "eco"],
         "project_supervisor_user": "supervisor1", "supervisor_override_reason": "测试:固定的项目主管"}
-ADVANCE = {"stage_action": "advance", "stage_evidence": {"summary": "本阶段工作已完成,申请转段。"}}
+# the stage form also carries the evidence 落地 and 开工 require (stage.evidence setting, domain/evidence.py)
+EVIDENCE = {"company_uscc": "91530802MA6K12345X", "site_secured": True, "filing_no": "普发改备〔2026〕12号",
+            "permit_no": "530802202601010101"}
+ADVANCE = {"stage_action": "advance", "stage_evidence": {"summary": "本阶段工作已完成,申请转段。", **EVIDENCE}}
 
 
 def back_to(stage: str) -> dict:

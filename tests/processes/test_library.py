@@ -66,7 +66,7 @@ def test_an_admitted_project_is_published_claimed_and_enters_the_lifecycle(flow)
     assert abs(window.due_at - (flow.clock.now() + dt.timedelta(days=15))) < dt.timedelta(minutes=5)
 
     assert flow.advance("P10D") == 0
-    flow.complete(iid, "claim", {"claim_decision": "认领", "claimant_org": APPLICANT, "commissioner_name": "王专员",
+    flow.complete(iid, "claim", {"claim_decision": "认领", "claimant_org": "simao_ipb", "commissioner_name": "王专员",
                                  "approach": "依托茶产业链招引龙头企业。"})
 
     project = flow.project_row(pid)
@@ -111,7 +111,7 @@ def test_an_unclaimed_project_is_assigned_by_the_office_when_the_window_expires(
 def test_a_declined_claim_goes_to_the_office_for_assignment(flow):
     pid = flow.project("林下经济项目", region_code="530802", chain_code="C03")
     iid = apply_and_approve(flow, pid)
-    flow.complete(iid, "claim", {"claim_decision": "不认领", "claimant_org": APPLICANT})
+    flow.complete(iid, "claim", {"claim_decision": "不认领"})
 
     assert set(flow.open_tasks(iid)) == {"assign"} and flow.jobs(iid) == []
     flow.complete(iid, "assign", {"responsible_unit": APPLICANT, "assign_basis": "属地"})

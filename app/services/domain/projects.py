@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.errors import Invalid, NotFound
 from app.models.domain import STAGE_LIBRARY_STATUS, STAGES, Chain, Enterprise, Park, Project, Region, TimelineEvent
 from app.services import access, audit
+from app.services.domain.project_moves import reactivate_project, transfer_project  # noqa: F401
 from handlers.tiers import project_tier
 
 SOURCES = ("线索", "来访", "库内认领")

@@ -229,6 +229,44 @@ _VALIDATORS = {
 }
 
 
+# projects branch: the evidence each lifecycle stage requires before it may be completed (issue #12,
+# 落地 needs the registration, site and filing records, 开工 the permit). {stage code: [{kind, label}]};
+# domain/evidence.py checks it when the stage form (lc-stage.json) is submitted.
+STAGE_EVIDENCE_DEFAULT = {
+    "S6_LAND": [{"kind": "registration", "label": "工商注册/营业执照"}, {"kind": "site", "label": "项目用地"},
+                {"kind": "filing", "label": "投资项目备案/核准"}],
+    "S7_START": [{"kind": "permit", "label": "施工许可"}],
+}
+_STAGE_CODES = ("S1_PLAN", "S2_SCREEN", "S3_VISIT", "S4_NEGOTIATE", "S5_SIGN", "S6_LAND", "S7_START")
+_EVIDENCE_KIND = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+
+def _evidence_value(definition, value):
+    if not isinstance(value, dict) or set(value) - set(_STAGE_CODES):
+        raise _bad(definition, f"应为对象 {{阶段代码: [{{kind, label}}]}},阶段代码取 {'/'.join(_STAGE_CODES)}")
+    out = {}
+    for stage, items in value.items():
+        if not isinstance(items, list):
+            raise _bad(definition, f"{stage} 应为材料列表")
+        clean = []
+        for item in items:
+            kind = item.get("kind") if isinstance(item, dict) else None
+            label = str(item.get("label") or "").strip() if isinstance(item, dict) else ""
+            if not isinstance(kind, str) or not _EVIDENCE_KIND.match(kind) or not label:
+                raise _bad(definition, f"{stage} 的每项材料需要 kind(小写字母代码)和 label(中文名称)")
+            clean.append({"kind": kind, "label": label[:64]})
+        if len({c["kind"] for c in clean}) != len(clean):
+            raise _bad(definition, f"{stage} 的材料重复")
+        out[stage] = clean
+    return out
+
+
+_VALIDATORS["evidence"] = _evidence_value
+DEFINITIONS.append(Setting("stage.evidence", STAGE_EVIDENCE_DEFAULT, "各阶段转段所需材料", "阶段→材料列表",
+                           "evidence", group="项目推进"))
+BY_KEY["stage.evidence"] = DEFINITIONS[-1]
+
+
 def validate(key: str, value: Any) -> Any:
     """The normalised value, or Invalid (422) with a Chinese-first message."""
     definition = BY_KEY.get(key)

@@ -86,6 +86,27 @@ def start_by_hand(session: Session, user, process_key: str, *, data: dict, busin
                           actor=user.username)
 
 
+def set_instance_data(session: Session, instance_id: int, values: dict, actor: str, reason: str = "") -> Instance:
+    """Overwrite variables of a live instance under its lock, in the caller's transaction: every task of
+    the workflow (and of its subprocesses) that holds one of ``values``' keys gets the new value, so
+    the next steps and the instance summary see it (a project moved to another county, issue #12).
+    Task rows of the projection are the caller's business (their columns are not derived here)."""
+    values = check_value(dict(values))
+
+    def change(unit: InstanceChange) -> StepResult:
+        wf = unit.runner.wf
+        for flow in (wf, *wf.subprocesses.values()):
+            flow.data.update({k: v for k, v in values.items() if k in flow.data})
+            for task in flow.tasks.values():
+                task.data.update({k: v for k, v in values.items() if k in task.data})
+        return StepResult()
+
+    unit = apply_change(session, instance_id, actor, change, allow_suspended=True)
+    audit.record(session, "instance_data_set", actor, instance_id=instance_id,
+                 detail={"keys": sorted(values), "reason": reason})
+    return unit.instance
+
+
 def cancel_instance(session: Session, instance_id: int, actor: str) -> dict:
     def change(unit: InstanceChange) -> StepResult:
         unit.runner.cancel()

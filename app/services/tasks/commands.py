@@ -42,7 +42,16 @@ def task_view(session: Session, user: User, task_id: str) -> dict:
     out["business_key"] = instance.business_key
     out["completed_by"] = task.completed_by
     out["can_act"] = task.state == "open" and can_act_on_task(user, task)
+    out["note"] = _server_note(session, instance, task) if task.state == "open" else None
+    if out["note"]:  # shown with the instructions on the task page
+        out["instructions"] = f"{out['instructions'] or ''}\n\n**{out['note']}**".strip()
     return out
+
+
+def _server_note(session: Session, instance: Instance, task) -> str | None:
+    from app.services.runtime.change import new_context
+
+    return forms.server_note(new_context(session, instance, "system"), task)
 
 
 def _expanded_form(session: Session, instance: Instance, task, schema: dict | None) -> dict | None:
@@ -114,8 +123,9 @@ _MARK_COMPLETED = (update(HumanTask.__table__)
                            completed_by=bindparam("completed_by"), draft=None))
 
 
-def complete_task(session: Session, user: User, task_id: str, data: dict | None) -> dict:
-    """Validate against the version's form, then complete under the instance lock (one transaction)."""
+def complete_task(session: Session, user: User, task_id: str, data: dict | None, authorised: bool = False) -> dict:
+    """Validate against the version's form, then complete under the instance lock (one transaction).
+    ``authorised``: the caller has already decided this user may act (揭牌认领 by a unit outside the lane)."""
     check_value(data or {})
     found = session.execute(_TASK_WITH_VERSION, {"task_id": task_id}).mappings().first()
     if found is None:
@@ -125,7 +135,8 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
     task = SimpleNamespace(**row)  # a read-only snapshot (plain SQL on the hot path)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
-    check_act_on_task(user, task)
+    if not authorised:
+        check_act_on_task(user, task)
     instance_id = task.instance_id
     schema = load_form(session, version_id, task.form_file)
     if schema and "x-options" in str(schema):  # fields chosen from the org tree (tasks.options)
@@ -137,13 +148,14 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None)
         # conditional update under the lock: a concurrent completion may have won meanwhile
         if unit.instance.version_id != version_id or not unit.runner.task_exists(task_id):
             raise Conflict("任务已完成或已取消 / task is no longer open")
+        unit.ctx.actor = user.username
+        checked = forms.server_check(unit.ctx, task, data)  # e.g. stage evidence (422, nothing changes)
         marked = session.connection().execute(_MARK_COMPLETED, {
             "task_id": task_id, "completed_at": clock.now(), "completed_by": user.username})
         if marked.rowcount != 1:
             raise Conflict("任务已完成或已取消 / task is no longer open")
         element_id, name = task.element_id, task.name
-        unit.ctx.actor = user.username
-        result = unit.runner.complete(task_id, data)
+        result = unit.runner.complete(task_id, checked)
         audit.record(session, "task_completed", user.username, instance_id=instance_id, element_id=element_id,
                      detail={"task_id": task_id, "name": name})
         return result

@@ -91,3 +91,31 @@ def _title(schema: dict, field: str) -> str | None:
         else:
             return None
     return node.get("title") if isinstance(node, dict) else None
+
+
+# Server-side checks beyond the schema, keyed by form file (issue #12): (check, note) operator names
+# (domain/operators/evidence.py). ``check(ctx, task, data)`` runs under the instance lock before the
+# task completes and raises FormInvalid (422, nothing changes) or returns {"data": extra form data};
+# ``note(ctx, task)`` returns a line the task page shows with the form (e.g. which evidence is present).
+SERVER_CHECKS: dict[str, tuple[str | None, str | None]] = {
+    "lc-stage.json": ("form_check_stage_evidence", "form_note_stage_evidence"),
+    "li-claim.json": ("form_check_library_claim", None),
+}
+
+
+def server_check(ctx, task, data: dict) -> dict:
+    """Run the form's registered check; returns ``data`` with what the check adds."""
+    from app.services.runtime.service_calls import operations
+
+    name = SERVER_CHECKS.get(task.form_file or "", (None, None))[0]
+    if name is None:
+        return data
+    result = operations()[name](ctx, task=task, data=data) or {}
+    return {**data, **(result.get("data") or {})}
+
+
+def server_note(ctx, task) -> str | None:
+    from app.services.runtime.service_calls import operations
+
+    name = SERVER_CHECKS.get(task.form_file or "", (None, None))[1]
+    return operations()[name](ctx, task=task) if name else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from app.models.domain import Region
 from app.models.domain_processes import ProjectTransfer
 from app.services import audit
+from app.services.domain import project_moves
 from app.services.domain.operators.projects import add_event, get_project
 from app.services.runtime.service_calls import OperatorContext, operator
 
@@ -83,8 +84,11 @@ def transfer_complete(ctx: OperatorContext, transfer_id: int, credit_split_origi
     pct = _pct(credit_split_origin_pct)
     before = {"region_code": p.region_code, "responsible_unit": p.responsible_unit,
               "commissioner_name": p.commissioner_name}
-    p.region_code = row.target_region_code
+    # the project and its running work (lifecycle instance, open tasks) move to the receiving county
+    moved = project_moves.transfer_project(ctx.session, p.id, row.target_region_code, ctx.actor,
+                                           exclude_instance_id=ctx.instance_id)
     p.responsible_unit = responsible_unit
+    p.responsible_org_key = None  # the old county's unit no longer leads; the receiving county names its own
     if commissioner_name:
         p.commissioner_name = commissioner_name
     row.credit_split_origin_pct = pct
@@ -92,7 +96,8 @@ def transfer_complete(ctx: OperatorContext, transfer_id: int, credit_split_origi
     row.decided_at = ctx.now
     detail = {"transfer_id": row.id, "from": before, "to": {"region_code": p.region_code,
               "responsible_unit": p.responsible_unit, "commissioner_name": p.commissioner_name},
-              "credit_split_origin_pct": pct, "credit_split_target_pct": 100 - pct}
+              "credit_split_origin_pct": pct, "credit_split_target_pct": 100 - pct,
+              "moved_instances": moved["instances"], "moved_open_tasks": moved["open_tasks"]}
     add_event(ctx, p.id, "transfer", f"项目流转完成:{_region_name(ctx, p.region_code)}承接", detail)
     audit.record(ctx.session, "project_transferred", ctx.actor, instance_id=ctx.instance_id,
                  element_id=ctx.element_id, detail={"project_id": p.id, **detail})
