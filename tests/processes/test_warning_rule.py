@@ -13,8 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+from sqlalchemy import select
+
+from app.models.auth import User
+from app.services.access import can_act_on_task
 from app.services.definitions import deploy
-from app.services.domain import settings
+from app.services.domain import settings, users
+from app.services.tasks import inbox
 from app.services.domain.operators.deadlines import LOCAL, due_in_working_days
 from tests.processes.conftest import FORMS, PROCESSES, RED_INSTRUCT, RED_PLAN
 
@@ -124,6 +129,16 @@ def test_red_opens_the_unit_plan_and_the_supervisor_task_with_named_candidates_a
     assert (plan.lane, plan.candidate_orgs, plan.candidate_users) == ("responsible_unit", ",simao_ipb,", None)
     assert (instruct.lane, instruct.candidate_users) == ("project_supervisor", ",supervisor1,")
     assert "st_r_supervise" not in flow.open_tasks(iid)  # the office decides after these two
+    with flow.db.session_scope() as s:
+        users.create_user(s, "supervisor2", ["project_supervisor"], org="city_ipb", password="Secret-pass-9")
+    with flow.db.read_scope() as s:
+        named, other = (s.scalar(select(User).where(User.username == u)) for u in ("supervisor1", "supervisor2"))
+        unit = s.scalar(select(User).where(User.username == "simao_unit"))
+        mine = {t["element_id"]: t for t in inbox.list_tasks(s, named, mine=True)["items"]}
+        assert mine["st_r_instruct"]["due_at"] == instruct.due_at.isoformat()  # shown in the inbox
+        assert "st_r_instruct" not in {t["element_id"] for t in inbox.list_tasks(s, other, mine=True)["items"]}
+        assert (can_act_on_task(named, instruct), can_act_on_task(other, instruct)) == (True, False)
+        assert can_act_on_task(unit, plan) and not can_act_on_task(unit, instruct)
 
     start = plan.created_at.astimezone(LOCAL).date() if plan.created_at.tzinfo else \
         plan.created_at.replace(tzinfo=dt.UTC).astimezone(LOCAL).date()
@@ -200,3 +215,19 @@ def test_the_sealing_report_deadline_is_a_setting(flow):
     t0 = flow.clock.now()
     report = flow.task(eid, "ex_report")
     assert near(report.due_at, t0 + dt.timedelta(days=9))
+
+
+def test_the_yellow_explanation_is_due_in_working_days_and_turns_yellow_then_red_when_late(flow):
+    put(flow, "deadline.warning.yellow_explain_wd", 2)
+    pid = flow.project(investment_wan=3000)
+    iid = flow.start_lifecycle(pid)
+    flow.advance("P31D")
+    explain = flow.task(iid, "st_y_explain")
+    start = flow.clock.now().astimezone(LOCAL).date()
+    assert explain.due_at == end_of_local_day(working_days_after(start, 2, set()))
+    assert explain.warning == "none"
+    flow.advance(f"PT{int((explain.due_at - flow.clock.now()).total_seconds()) + 60}S")
+    assert flow.task(iid, "st_y_explain").warning == "yellow"
+    late = end_of_local_day(working_days_after(working_days_after(start, 2, set()), 2, set()))
+    flow.advance(f"PT{int((late - flow.clock.now()).total_seconds()) + 60}S")
+    assert flow.task(iid, "st_y_explain").warning == "red"
