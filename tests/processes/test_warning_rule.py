@@ -19,8 +19,8 @@ from app.models.auth import User
 from app.services.access import can_act_on_task
 from app.services.definitions import deploy
 from app.services.domain import settings, users
-from app.services.tasks import inbox
 from app.services.domain.operators.deadlines import LOCAL, due_in_working_days
+from app.services.tasks import inbox
 from tests.processes.conftest import FORMS, PROCESSES, RED_INSTRUCT, RED_PLAN
 
 
