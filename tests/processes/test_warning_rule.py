@@ -231,3 +231,22 @@ def test_the_yellow_explanation_is_due_in_working_days_and_turns_yellow_then_red
     late = end_of_local_day(working_days_after(working_days_after(start, 2, set()), 2, set()))
     flow.advance(f"PT{int((late - flow.clock.now()).total_seconds()) + 60}S")
     assert flow.task(iid, "st_y_explain").warning == "red"
+
+
+# ---------------------------------------------------------------- capacity and meeting deadlines from settings
+
+
+def test_capacity_and_meeting_deadlines_are_settings(flow):
+    put(flow, "deadline.capacity.ledger", "P9D")
+    put(flow, "deadline.capacity.report", "P12D")
+    put(flow, "deadline.meeting.receipt", "P2D")
+    cap = flow.start("capacity_assessment", None, {"assess_units": [
+        {"region_code": "530802", "unit_name": "思茅区", "park_id": None}], "period": "2026H1"})
+    t0 = flow.clock.now()
+    data = flow.data(cap)
+    assert (data["ledger_within"], data["report_within"]) == ("P9D", "P12D")
+    ledger = [t for t in flow.tasks(cap, "fill_nrp") if t.state == "open"]
+    assert ledger and all(near(t.due_at, t0 + dt.timedelta(days=9)) for t in ledger)
+
+    meeting = flow.start("meeting_assignments", None, {"meeting_type": "专题会"})
+    assert flow.data(meeting)["receipt_within"] == "P2D"
