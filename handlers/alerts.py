@@ -1,13 +1,25 @@
-"""挂图作战 warnings — stage deadlines and the warning colour (reference/domain.md §3.4 D6/D7, P05, W01).
+"""挂图作战 warnings — the stage lights and their timers, derived from ONE rule (reference/domain.md §3.4 D6/D7, P05, W01).
 
-Pure functions, no ``app`` imports.
+Single source of truth
+----------------------
+The red-light rule lives only in the D6 decision table ``processes/dmn/warning_colour.dmn``; its numbers
+(red = ``max(limit × warning.red_factor, limit + warning.red_extra_days)``, reminder at
+``warning.remind_ratio`` of the limit) are settings (``app/services/domain/settings.py``, read by the
+lifecycle through ``settings_values`` into ``cfg``). D6 is a COLLECT table: each row says from how
+many days after the stage start (``from_days``) a light applies; the first row (table order) whose
+``from_days`` has been reached gives the colour.
 
-* ``stage_deadlines``: from a stage limit (D7, natural days) the reminder (80 %), yellow (100 %) and
-  red (``max(limit × 1.5, limit + 30)``) thresholds as ISO 8601 durations for boundary timers, and
-  as dates when the stage start is known. ``project_lifecycle`` computes the same two durations in
-  a script task; this handler is for evaluators and dashboards.
-* ``stage_warning_colour``: D6 — colour of an open stage from the elapsed days.
-* ``milestone_warning``: D6's second part — contract milestones (overdue → 黄, > 90 days → 红 and
+At every stage entry ``project_lifecycle`` evaluates D7 (``limit_days``), then D6 (→ ``d6``, the rows that
+apply, with ``rect_overdue`` false), then calls :func:`stage_deadlines` with those rows. This module holds
+no threshold number: it only reads the rows, so editing a D6 row (DMN editor) or a setting changes the
+boundary-timer deadlines and the light the timers set, together (new stages / new instances; a stage keeps
+what it read when it began).
+
+* ``stage_deadlines``: the first whole day on which each light (blue/yellow/red) is shown, as ISO 8601
+  durations for the boundary timers (``remind_after``/``yellow_after``/``red_after``) and as dates when
+  the stage start is known.
+* ``stage_warning_colour``: the colour D6 gives after ``elapsed_days`` (same rows, same order).
+* ``milestone_warning``: D6's second part — contract milestones (overdue → 黄, > ``red_days`` → 红 and
   a breach candidate).
 """
 
@@ -20,9 +32,7 @@ from handlers import dates
 from handlers.registry import handler
 
 COLOURS = {"green": "绿", "blue": "蓝", "yellow": "黄", "red": "红"}
-RED_FACTOR = 1.5
-RED_MIN_EXTRA_DAYS = 30
-REMIND_RATIO = 0.8
+TIMER_LIGHTS = ("blue", "yellow", "red")
 MILESTONE_RED_DAYS = 90
 
 
@@ -33,8 +43,8 @@ def _days(value, name: str) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} 应为天数 / {name} must be a number of days, got {value!r}") from None
-    if number < 0:
-        raise ValueError(f"{name} 不能为负数 / {name} must not be negative")
+    if number < 0 or math.isnan(number) or math.isinf(number):
+        raise ValueError(f"{name} 不能为负数 / {name} must be a non-negative number")
     return number
 
 
@@ -45,74 +55,83 @@ def _date(value, name: str) -> dt.date:
     return day
 
 
-def red_days_for(limit_days: float) -> int:
-    """Red threshold in whole days: ``max(limit × 1.5, limit + 30)`` (D6), rounded down."""
-    limit = _days(limit_days, "limit_days")
-    return int(max(math.floor(limit * RED_FACTOR), limit + RED_MIN_EXTRA_DAYS))
+def _rows(d6) -> list[dict]:
+    """The D6 rows (``{"light", "colour", "from_days"}``) in table order, checked."""
+    if isinstance(d6, dict):  # a single matching row: SpiffWorkflow COLLECT still gives lists, be lenient
+        d6 = [d6]
+    if not isinstance(d6, list | tuple) or not d6:
+        raise ValueError(f"D6 预警规则应为非空的行列表 / d6 must be a non-empty list of rows, got {d6!r}")
+    rows = []
+    for n, row in enumerate(d6, 1):
+        if not isinstance(row, dict) or row.get("light") not in COLOURS:
+            raise ValueError(f"D6 第 {n} 行灯色无效 / d6 row {n}: light must be one of {sorted(COLOURS)}")
+        rows.append({"rule": n, "light": row["light"], "colour": row.get("colour") or COLOURS[row["light"]],
+                     "from_days": _days(row.get("from_days"), f"d6[{n}].from_days")})
+    return rows
+
+
+def _first(rows: list[dict], elapsed: float) -> dict | None:
+    return next((r for r in rows if elapsed >= r["from_days"]), None)
+
+
+def _first_shown(rows: list[dict]) -> dict[str, float]:
+    """{light: the first elapsed instant at which D6 shows it}. The colour only changes where some row's
+    ``from_days`` is reached, so checking those instants in order is exact."""
+    shown: dict[str, float] = {}
+    for instant in sorted({r["from_days"] for r in rows}):
+        row = _first(rows, instant)
+        if row is not None and row["light"] not in shown:
+            shown[row["light"]] = instant
+    return shown
 
 
 @handler("stage_deadlines")
-def stage_deadlines(limit_days, started_on=None) -> dict:
-    """ISO durations (and dates when ``started_on`` is given) for the blue/yellow/red thresholds."""
-    limit = int(_days(limit_days, "limit_days"))
-    remind = math.ceil(limit * REMIND_RATIO)
-    red = red_days_for(limit)
-    out = {
-        "limit_days": limit,
-        "remind_days": remind,
-        "red_days": red,
-        "remind_after": f"P{remind}D",
-        "yellow_after": f"P{limit}D",
-        "red_after": f"P{red}D",
-    }
-    if started_on not in (None, ""):
-        start = _date(started_on, "started_on")
-        out.update(
-            {
-                "started_on": start.isoformat(),
-                "remind_on": (start + dt.timedelta(days=remind)).isoformat(),
-                "yellow_on": (start + dt.timedelta(days=limit)).isoformat(),
-                "red_on": (start + dt.timedelta(days=red)).isoformat(),
-            }
-        )
+def stage_deadlines(d6, started_on=None) -> dict:
+    """Boundary-timer durations (whole days, rounded up) and, with ``started_on``, the dates, for the
+    lights D6 shows: ``{remind_days, yellow_days, red_days, remind_after, yellow_after, red_after, …}``.
+    Yellow and red are required (the lifecycle's timers); a blue reminder may be absent (``None``)."""
+    shown = _first_shown(_rows(d6))
+    for light in ("yellow", "red"):
+        if light not in shown:
+            raise ValueError(f"D6 预警规则中{COLOURS[light]}灯永不出现,无法设定阶段定时器 / "
+                             f"d6 never shows {light}: the stage timers cannot be set")
+    out: dict = {}
+    names = {"blue": "remind", "yellow": "yellow", "red": "red"}
+    start = _date(started_on, "started_on") if started_on not in (None, "") else None
+    if start is not None:
+        out["started_on"] = start.isoformat()
+    for light in TIMER_LIGHTS:
+        days = math.ceil(shown[light] - 1e-9) if light in shown else None
+        name = names[light]
+        out[f"{name}_days"] = days
+        out[f"{name}_after"] = f"P{days}D" if days is not None else None
+        if start is not None:
+            out[f"{name}_on"] = (start + dt.timedelta(days=days)).isoformat() if days is not None else None
     return out
 
 
 @handler("stage_warning_colour")
-def stage_warning_colour(elapsed_days, limit_days, rect_overdue: bool = False, use_blue: bool = True) -> dict:
-    """D6 (first match): > red threshold → 红; > limit and the W01 plan overdue → 红; > limit → 黄;
-    ≥ 80 % → 蓝 (optional); otherwise 绿."""
+def stage_warning_colour(d6, elapsed_days) -> dict:
+    """The colour D6 shows ``elapsed_days`` after the stage start (first row reached, table order)."""
+    rows = _rows(d6)
     elapsed = _days(elapsed_days, "elapsed_days")
-    limit = _days(limit_days, "limit_days")
-    red = max(limit * RED_FACTOR, limit + RED_MIN_EXTRA_DAYS)
-    if elapsed > red:
-        light, rule = "red", 1
-    elif elapsed > limit and rect_overdue:
-        light, rule = "red", 2
-    elif elapsed > limit:
-        light, rule = "yellow", 3
-    elif use_blue and elapsed >= REMIND_RATIO * limit:
-        light, rule = "blue", 4
-    else:
-        light, rule = "green", 5
-    return {
-        "light": light,
-        "colour": COLOURS[light],
-        "rule": rule,
-        "red_days": red,
-        "days_left": round(limit - elapsed, 2),
-    }
+    row = _first(rows, elapsed) or {"rule": None, "light": "green", "colour": COLOURS["green"], "from_days": 0}
+    shown = _first_shown(rows)
+    red = shown.get("red")
+    return {"light": row["light"], "colour": row["colour"], "rule": row["rule"],
+            "red_days": red, "days_to_red": round(red - elapsed, 2) if red is not None else None}
 
 
 @handler("milestone_warning")
-def milestone_warning(due_date, as_of, done: bool = False) -> dict:
-    """Contract milestone: overdue → 黄; overdue more than 90 days → 红 and a breach candidate."""
+def milestone_warning(due_date, as_of, done: bool = False, red_days=MILESTONE_RED_DAYS) -> dict:
+    """Contract milestone: overdue → 黄; overdue more than ``red_days`` → 红 and a breach candidate."""
     due = _date(due_date, "due_date")
     today = _date(as_of, "as_of")
+    limit = _days(red_days, "red_days")
     overdue = 0 if done else max((today - due).days, 0)
     if done or overdue == 0:
         light = "green"
-    elif overdue > MILESTONE_RED_DAYS:
+    elif overdue > limit:
         light = "red"
     else:
         light = "yellow"

@@ -238,6 +238,9 @@ def _play_clock(player: Player, lifecycle: dict[str, int]) -> None:
             player.echo(f"  yellow warning of {code} answered")
             break
     for code, iid in lifecycle.items():
+        # a red light: the unit's 情况说明及整改计划 and the supervisor's 批示 come before the office decides
+        player.complete_element(iid, "st_r_plan")
+        player.complete_element(iid, "st_r_instruct")
         if player.complete_element(iid, "st_r_supervise", {"supervise_decision": "协调解决"}):
             player.echo(f"  red light of {code} supervised")
             break

@@ -343,6 +343,18 @@ def run_prereview(flow: Flow, instance_id: int, panel_data: dict = PANEL_PASS, c
         fulfil_conditions(flow, instance_id)
 
 
+RED_PLAN = {"red_cause": "要素保障", "red_explanation": "用地报批材料尚在补正,影响转段。",
+            "red_actions": "协调自然资源部门加快审查", "red_new_target_date": "2027-06-30"}
+RED_INSTRUCT = {"supervisor_instruction": "请责任单位倒排工期,办公室跟踪督办。", "supervisor_suggestion": "协调解决"}
+
+
+def red_followthrough(flow: Flow, instance_id: int) -> None:
+    """A red light's two follow-up tasks done (the unit's 情况说明及整改计划, the supervisor's 批示), so the
+    office's 督办 (st_r_supervise) is open."""
+    flow.complete(instance_id, "st_r_plan", RED_PLAN, username="simao_unit")
+    flow.complete(instance_id, "st_r_instruct", RED_INSTRUCT, username="supervisor1")
+
+
 FULFILLED = {"fulfilment_summary": "能耗指标已由县发改局出具保障函,资金证明已提交。"}
 
 

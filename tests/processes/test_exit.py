@@ -3,7 +3,7 @@ running project_lifecycle through msg_exit_decided (processes/README.md 项目�
 
 from __future__ import annotations
 
-from tests.processes.conftest import advance_stages, agreement, run_prereview
+from tests.processes.conftest import advance_stages, agreement, red_followthrough, run_prereview
 
 REPORT = {"exit_reasons": ["投资方战略调整", "资金不到位"], "efforts_made": "多次赴企业总部对接,协调要素保障,投资方仍暂缓投资。",
           "report_recommendation": "封存"}
@@ -235,6 +235,7 @@ def test_red_light_supervision_to_seal_closes_the_loop(flow):
     lid = flow.start_lifecycle(pid)
     flow.advance("P31D")
     flow.advance("P30D")
+    red_followthrough(flow, lid)
     flow.complete(lid, "st_r_supervise", {"supervise_decision": "启动效能评价"}, username="office1")
     flow.run_jobs()
     [exit_instance] = flow.instances_of("project_exit", f"exit-{pid}")

@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from app.models.domain_processes import FactorIssue
+from tests.processes.conftest import red_followthrough
 
 ISSUE = {"issue_category": "用地", "issue_description": "项目二期用地尚未完成农用地转用报批,影响开工。",
          "departments": ["市自然资源和规划局", "市林业和草原局"], "issue_urgency": "一般", "respond_days": 7}
@@ -117,6 +118,7 @@ def test_a_red_light_supervised_with_coordination_opens_a_joint_handling_case(fl
     pid = flow.project(investment_wan=3000)
     lid = flow.start_lifecycle(pid)
     flow.advance("P61D")  # S1 red
+    red_followthrough(flow, lid)
     flow.complete(lid, "st_r_supervise", {"supervise_decision": "协调解决", "supervise_order_no": "督-2026-09",
                                           "supervise_measures": "协调解决项目用地预审问题"})
     assert {"st_r_joint", "st_r_joint_end"} <= flow.reached(lid) and "st_r_exit" not in flow.reached(lid)

@@ -19,6 +19,7 @@ from tests.processes.conftest import (
     agreement,
     back_to,
     prereview_to_panel,
+    red_followthrough,
     run_prereview,
 )
 
@@ -60,7 +61,8 @@ def test_start_classifies_forms_the_team_and_opens_the_first_stage(flow):
     assert close_to(timers["st_red"], t0 + dt.timedelta(days=60))  # max(30×1.5, 30+30)
     assert flow.subscriptions(iid) == ["msg_exit_decided"]
     data = flow.data(iid)
-    assert (data["yellow_after"], data["red_after"], data["lifecycle_outcome"]) == ("P30D", "P60D", "active")
+    deadlines = data["deadlines"]  # derived from D6 (warning_colour.dmn) by the stage_deadlines handler
+    assert (deadlines["yellow_after"], deadlines["red_after"], data["lifecycle_outcome"]) == ("P30D", "P60D", "active")
     completed = flow.audit(iid, "task_completed")
     assert [(a.actor, a.element_id) for a in completed] == [("office1", "lc_team")]
 
@@ -212,6 +214,8 @@ def test_an_overdue_stage_turns_yellow_then_red(flow):
     work = flow.task(iid, "st_work")
     assert work.warning == "red"
     assert work.due_at == red_due  # all deadlines passed: the task shows the one it is overdue against
+    assert {"st_r_plan", "st_r_instruct"} <= set(flow.open_tasks(iid))  # the office decides after these
+    red_followthrough(flow, iid)
     supervise = flow.task(iid, "st_r_supervise")
     assert supervise.lane == "zsw_office"
     red = flow.notifications(pid, "【红灯】")
@@ -239,7 +243,7 @@ def test_a_red_light_for_a_major_project_alerts_the_d2_supervisor_roles(flow):
     assert flow.project_row(pid).light == "yellow"
     flow.advance("P30D")
     assert flow.project_row(pid).light == "red"
-    assert set(flow.open_tasks(iid)) == {"st_work", "st_y_explain", "st_r_supervise"}
+    assert set(flow.open_tasks(iid)) == {"st_work", "st_y_explain", "st_r_plan", "st_r_instruct"}
     assert {n.role for n in flow.notifications(pid, "【红灯】")} == {
         "zsw_office", "responsible_unit", "project_supervisor", "leader", "city_ipb"}
 
@@ -251,7 +255,7 @@ def test_a_sweep_that_finds_both_deadlines_past_leaves_the_light_red(flow):
     flow.advance("P61D")  # yellow (30 d) and red (60 d) are both due in this one sweep
 
     assert flow.task(iid, "st_work").warning == "red"
-    assert set(flow.open_tasks(iid)) == {"st_work", "st_y_explain", "st_r_supervise"}
+    assert set(flow.open_tasks(iid)) == {"st_work", "st_y_explain", "st_r_plan", "st_r_instruct"}
     assert flow.project_row(pid).light == "red"
 
 
@@ -276,6 +280,7 @@ def test_red_light_supervision_can_start_the_efficiency_evaluation(flow):
     pid = flow.project(investment_wan=3000)
     iid = flow.start_lifecycle(pid)
     flow.advance("P61D")
+    red_followthrough(flow, iid)
 
     flow.complete(iid, "st_r_supervise", {"supervise_decision": "启动效能评价"}, username="office1")
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.models.domain import Project
 from app.models.domain_processes import ActionItem, Meeting
+from tests.processes.conftest import red_followthrough
 
 SIGN = {"sign_decision": "同意签发", "sign_note": ""}
 DONE = {"feedback_result": "已完成", "feedback_text": "已完成用地报批材料组卷。"}
@@ -142,6 +143,7 @@ def test_a_red_light_sent_to_a_meeting_by_the_office_is_on_the_next_agenda_once(
     pid = flow.project(investment_wan=3000)
     lid = flow.start_lifecycle(pid)
     flow.advance("P61D")  # red
+    red_followthrough(flow, lid)
     flow.complete(lid, "st_r_supervise", {"supervise_decision": "列入会议调度", "supervise_order_no": "督-2026-07"})
 
     first = prepare(flow, "专题会")

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from app.errors import FormInvalid
-from tests.processes.conftest import ADVANCE
+from tests.processes.conftest import ADVANCE, red_followthrough
 
 
 def red_project(flow):
@@ -18,6 +18,7 @@ def red_project(flow):
     lid = flow.start_lifecycle(pid)
     flow.advance("P61D")  # S1 (一般): yellow at 30 days, red at 60
     assert flow.project_row(pid).light == "red"
+    red_followthrough(flow, lid)
     return pid, lid
 
 

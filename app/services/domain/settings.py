@@ -126,6 +126,22 @@ DEFINITIONS: list[Setting] = [
     Setting("deadline.monthly.bulletin_day", 6, "月通报编制日(每月,须晚于月报报送截止日)", "日", "int", minimum=2,
             maximum=28, group="时限"),
     Setting("deadline.monthly.bulletin_review", "P5D", "月通报审核编辑时限", "ISO 时长", "duration", group="时限"),
+    # redlight branch: the D6 red-light rule's numbers (processes/dmn/warning_colour.dmn reads them; the stage
+    # timers are derived from that table, handlers/alerts.py), the red follow-through and the remaining
+    # deadlines that were literal in BPMN scripts
+    Setting("warning.red_factor", 1.5, "红灯时限:阶段时限的倍数(D6,取 时限×倍数 与 时限+天数 的较大者)", "倍",
+            minimum=1, maximum=10, group="预警规则"),
+    Setting("warning.red_extra_days", 30, "红灯时限:阶段时限外加天数(D6)", "天", "int", maximum=3650,
+            group="预警规则"),
+    Setting("warning.remind_ratio", 0.8, "临期提醒(蓝灯):达到阶段时限的比例(D6)", "比例(0–1)", maximum=1,
+            group="预警规则"),
+    Setting("deadline.red.unit_plan_wd", 5, "红灯:责任单位情况说明及整改计划时限", "工作日", "int", minimum=1,
+            maximum=60, group="时限"),
+    Setting("deadline.red.supervisor_wd", 3, "红灯:项目主管批示调度时限", "工作日", "int", minimum=1, maximum=60,
+            group="时限"),
+    Setting("deadline.capacity.ledger", "P15D", "承载能力台账报送时限", "ISO 时长", "duration", group="时限"),
+    Setting("deadline.capacity.report", "P30D", "承载能力评估报告时限", "ISO 时长", "duration", group="时限"),
+    Setting("deadline.meeting.receipt", "P3D", "会议交办事项签收时限", "ISO 时长", "duration", group="时限"),
 ]
 BY_KEY: dict[str, Setting] = {d.key: d for d in DEFINITIONS}
 _DURATION = re.compile(r"^P(\d+)D$")  # whole calendar days: BPMN scripts read the day count

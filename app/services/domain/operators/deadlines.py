@@ -1,0 +1,52 @@
+"""Deadlines in 工作日 (working days) for BPMN timers — the one working-day rule (docs/CONTRACTS.md "Settings").
+
+A limit in working days is an integer setting (unit "工作日"); this operator turns it into a due date with
+:func:`settings.add_working_days` (weekends and ``calendar.holidays`` skipped, ``calendar.workdays`` 调休上班日
+counted), starting from the instance's clock in 普洱 local time (UTC+8). The task is due at the end of that
+local day (``due_at``, a timeDate for a yellow boundary timer); ``late_at`` is the end of the day as many
+working days again later (a red boundary timer: seriously overdue).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.services.domain import settings
+from app.services.runtime.service_calls import OperatorContext, operator
+
+LOCAL = dt.timezone(dt.timedelta(hours=8))
+_END_OF_DAY = dt.time(23, 59, 59)
+
+
+def _count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value or value < 1:
+        raise ValueError(f"{name} 应为正整数工作日 / {name} must be a positive whole number of working days, "
+                         f"got {value!r}")
+    return int(value)
+
+
+def _end_of(day: dt.date) -> str:
+    return dt.datetime.combine(day, _END_OF_DAY, tzinfo=LOCAL).isoformat()
+
+
+def due_in_working_days(start: dt.datetime, days: int, holidays=(), workdays=()) -> dict:
+    """``{"days", "due_on", "due_at", "late_on", "late_at"}`` for ``days`` working days after ``start``."""
+    today = start.astimezone(LOCAL).date()
+    due = settings.add_working_days(today, days, holidays, workdays)
+    late = settings.add_working_days(due, days, holidays, workdays)
+    return {"days": days, "due_on": due.isoformat(), "due_at": _end_of(due),
+            "late_on": late.isoformat(), "late_at": _end_of(late)}
+
+
+@operator("working_days_due")
+def working_days_due(ctx: OperatorContext, days) -> dict:
+    """Due dates ``days`` working days from now: ``days`` an integer, or ``{name: integer}`` for several
+    (→ ``{name: {...}}``). The holiday calendar is the current ``calendar.*`` settings."""
+    cfg = settings.values(ctx.session)
+    holidays, workdays = cfg["calendar.holidays"], cfg["calendar.workdays"]
+    if isinstance(days, dict):
+        if not days:
+            raise ValueError("days 不能为空 / days must name at least one deadline")
+        return {str(k): due_in_working_days(ctx.now, _count(v, f"days[{k}]"), holidays, workdays)
+                for k, v in days.items()}
+    return due_in_working_days(ctx.now, _count(days, "days"), holidays, workdays)
