@@ -112,6 +112,7 @@ def _load(session: Session, job_ids: list[int]) -> list[dict]:
 
 def _run_fast(db, job_ids: list[int]) -> int:
     with db.session_scope() as session:
+        audit.buffer(session)  # the batch's audit events: one INSERT before the commit
         jobs = _load(session, job_ids)
         ordered = [j["id"] for j in jobs]
         taken, locked = _take_first(session, jobs)
@@ -131,6 +132,7 @@ def _run_fast(db, job_ids: list[int]) -> int:
             finally:
                 release_prelock(session)
             ran += 1
+        audit.flush(session)
         return ran
 
 
