@@ -1,10 +1,13 @@
 """Durable jobs: leased by any number of workers, each applied exactly once (rule 6).
 
 A worker leases due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional UPDATE under
-SQLite's serial writer lock), then runs each job in its own transaction that first deletes the job
-row *conditioned on still holding its lease*. The delete and the state change commit together
-under the instance lock, so a job whose lease expired and was re-taken by another worker is
-applied by exactly one of them; the loser's delete matches nothing and it rolls back.
+SQLite's serial writer lock), then applies them in batches of BATCH_SIZE, one transaction (one
+commit) per batch. Each job first deletes its row *conditioned on the lease it was loaded with*,
+under its instance's lock; the delete and the state change commit together, so a job whose lease
+expired and was re-taken by another worker is applied by exactly one of them — the loser's delete
+matches nothing. The fast path (``run_batch``) takes a batch's first job per instance in one
+statement on PostgreSQL and writes the batch's audit events in one INSERT; a job that raises rolls
+the batch back and is run alone on the careful path (``_run_careful``, a savepoint per job).
 """
 
 from __future__ import annotations
@@ -96,6 +99,9 @@ def run_batch(db, job_ids: list[int]) -> int:
     """
     try:
         return _run_fast(db, job_ids)
+    except SQLAlchemyError:  # outside any one job (loading or taking the batch): the careful path
+        log.exception("job batch %s failed on the fast path", job_ids)
+        return _run_careful(db, job_ids)
     except _Failed as failed:
         ordered, k = failed.ordered, failed.index
         log.info("job %s failed on the fast path; running it alone", ordered[k])
