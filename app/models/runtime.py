@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
@@ -94,6 +95,14 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_open_role", "state", "lane", "region_code", "due_at"),
         Index("ix_human_task_assignee", "assignee", "state"),
+        # the inbox (services.tasks.inbox): its page in due order without a sort, the tasks that name
+        # their candidates (partial: few rows), 已办 by who completed them
+        Index("ix_human_task_open_due", "state", "due_at", "created_at", "id"),
+        Index("ix_human_task_named_users", "state", sqlite_where=text("candidate_users IS NOT NULL"),
+              postgresql_where=text("candidate_users IS NOT NULL")),
+        Index("ix_human_task_named_orgs", "state", "lane", sqlite_where=text("candidate_orgs IS NOT NULL"),
+              postgresql_where=text("candidate_orgs IS NOT NULL")),
+        Index("ix_human_task_done", "completed_by", "state", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID

@@ -10,8 +10,11 @@ from app.ops import context, logs, metrics
 
 
 @contextlib.contextmanager
-def job_run(job):
-    """Wrap applying one job: outcome ``ok``, ``dropped`` (target moved on) or ``error`` (raised)."""
+def job_run(job, observe_failure: bool = True):
+    """Wrap applying one job: outcome ``ok``, ``dropped`` (target moved on) or ``error`` (raised).
+
+    ``observe_failure=False``: a failed run is not counted nor logged (the sweep's fast path, whose
+    failed job is rolled back and run again — and observed — on its careful path)."""
     request_id = context.new_id("job-")
     token = context.REQUEST_ID.set(request_id)
     started = time.perf_counter()
@@ -26,7 +29,8 @@ def job_run(job):
         raise
     finally:
         context.REQUEST_ID.reset(token)
-        metrics.job_outcome(job.kind, outcome)
-        logs.job_line(request_id=request_id, job_id=job.id, kind=job.kind, instance_id=job.instance_id,
-                      element_id=job.element_id, outcome=outcome, duration_ms=(time.perf_counter() - started) * 1000,
-                      error=error)
+        if outcome == "ok" or observe_failure:
+            metrics.job_outcome(job.kind, outcome)
+            logs.job_line(request_id=request_id, job_id=job.id, kind=job.kind, instance_id=job.instance_id,
+                          element_id=job.element_id, outcome=outcome,
+                          duration_ms=(time.perf_counter() - started) * 1000, error=error)

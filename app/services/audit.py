@@ -14,12 +14,29 @@ def record(session: Session, type_: str, actor: str, *, instance_id: int | None 
            element_id: str | None = None, detail: dict | None = None) -> None:
     """Append an audit event in the caller's transaction (a plain Core INSERT: events are never updated,
     so the ORM's bulk-insert machinery — a few hundred µs per call — is skipped)."""
-    session.connection().execute(_INSERT, {"type": type_, "actor": actor or "system", "instance_id": instance_id,
-                                           "element_id": element_id, "detail": detail or {}, "at": clock.now(),
-                                           "request_id": current_request_id()})
+    row = {"type": type_, "actor": actor or "system", "instance_id": instance_id, "element_id": element_id,
+           "detail": detail or {}, "at": clock.now(), "request_id": current_request_id()}
+    pending = session.info.get(_BUFFER)
+    if pending is not None:  # a job batch: written by flush() in one multi-row INSERT before its commit
+        pending.append(row)
+        return
+    session.connection().execute(_INSERT, row)
 
 
 _INSERT = insert(AuditEvent.__table__)
+_BUFFER = "audit_buffer"
+
+
+def buffer(session: Session) -> None:
+    """Collect this session's events until ``flush`` (one round trip per job batch instead of per event)."""
+    session.info.setdefault(_BUFFER, [])
+
+
+def flush(session: Session) -> None:
+    """Write the collected events (in their order) and stop collecting."""
+    rows = session.info.pop(_BUFFER, None)
+    if rows:
+        session.connection().execute(_INSERT, rows)
 
 
 def as_dict(event: AuditEvent) -> dict:

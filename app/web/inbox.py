@@ -4,7 +4,8 @@ Query parameters: ``tab`` (``unit`` 本单位 = every task I may see / claim, th
 by me or naming me; ``done`` 已办 = tasks I completed),
 ``process_key``, ``stage``, ``region_code``, ``tier``, ``warning`` (yellow/red), ``due=overdue``,
 ``q`` (project or task name), ``page``, ``per_page``. Everything goes through
-``services.tasks.list_tasks`` / ``counts`` (LIMIT/OFFSET page + COUNT; never all rows).
+``services.tasks.list_tasks`` / ``inbox_summary`` (LIMIT/OFFSET page; one grouped pass for every facet
+and tab count; the list's count stops at ``COUNT_LIMIT`` and shows "1000+").
 """
 
 from __future__ import annotations
@@ -72,14 +73,20 @@ def index():
     per_page = _int(args.get("per_page"), 20, 1, 100)
     query = {**{k: v for k, v in filters.items() if v}, "due": due} if due else {k: v for k, v in filters.items() if v}
 
+    unfiltered = tab == "unit" and not query and not q
     with current_app.extensions["db"].read_scope() as s:
+        summary = inbox_service.inbox_summary(s, user)  # every facet, the total and overdue: one pass
+        # the list's own total is the summary's when nothing narrows it; otherwise a bounded count
         result = tasks.list_tasks(s, user, filters=query, page=page, per_page=per_page, search=q or None,
-                                  sort="due", scope=tab)
-        tab_counts = inbox_service.scope_counts(s, user)
-        by = {k: tasks.counts(s, user, k) for k in FILTER_KEYS}
-        total_all = sum(by["process_key"].values())
+                                  sort="due", scope=tab, count=not unfiltered,
+                                  count_limit=inbox_service.COUNT_LIMIT)
+        if unfiltered:
+            result["total"], result["total_capped"] = summary["total"], False
+        tab_counts = inbox_service.scope_counts(s, user, unit=summary["total"])
+        by = summary["by"]
+        total_all = summary["total"]
         total_mine = tab_counts["mine"]
-        total_overdue = tasks.list_tasks(s, user, filters={"due": "overdue"}, page=1, per_page=1)["total"]
+        total_overdue = summary["overdue"]
         process_names = {p["process_key"]: p["name"] or p["process_key"] for p in deploy.list_processes(s)}
 
     now = clock.now()
@@ -91,8 +98,9 @@ def index():
                       "mine": t["assignee"] == user.username and t["state"] == "open",
                       "process_name": process_names.get(t["process_key"], t["process_key"])})
 
-    total = result["total"]
-    pages = max(1, -(-total // per_page))
+    total, capped = result["total"], result["total_capped"]
+    # past COUNT_LIMIT the pager offers the pages it knows of, and one more while this one is full
+    pages = max(1, -(-total // per_page), page + 1 if capped and len(items) == per_page else page)
     base = {k: v for k, v in filters.items() if v}
     if due:
         base["due"] = due
@@ -118,7 +126,7 @@ def index():
         "warning": [{"value": v, "label": label, "count": by["warning"].get(v, 0)} for v, label in WARNING_CHOICES],
     }
     return render_template(
-        "inbox/index.html", items=items, total=total, page=page, pages=pages, per_page=per_page,
+        "inbox/index.html", items=items, total=total, total_label=f"{total}+" if capped else str(total), page=page, pages=pages, per_page=per_page,
         per_page_choices=PER_PAGE_CHOICES, tab=tab, filters=filters, due=due, q=q, facets=facets,
         counts={"all": total_all, "mine": total_mine, "unit": tab_counts["unit"], "done": tab_counts["done"],
                 "overdue": total_overdue,

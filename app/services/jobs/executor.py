@@ -1,10 +1,13 @@
 """Durable jobs: leased by any number of workers, each applied exactly once (rule 6).
 
 A worker leases due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional UPDATE under
-SQLite's serial writer lock), then runs each job in its own transaction that first deletes the job
-row *conditioned on still holding its lease*. The delete and the state change commit together
-under the instance lock, so a job whose lease expired and was re-taken by another worker is
-applied by exactly one of them; the loser's delete matches nothing and it rolls back.
+SQLite's serial writer lock), then applies them in batches of BATCH_SIZE, one transaction (one
+commit) per batch. Each job first deletes its row *conditioned on the lease it was loaded with*,
+under its instance's lock; the delete and the state change commit together, so a job whose lease
+expired and was re-taken by another worker is applied by exactly one of them — the loser's delete
+matches nothing. The fast path (``run_batch``) takes a batch's first job per instance in one
+statement on PostgreSQL and writes the batch's audit events in one INSERT; a job that raises rolls
+the batch back and is run alone on the careful path (``_run_careful``, a savepoint per job).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import BigInteger, bindparam, column, delete, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -27,7 +31,13 @@ from app.models.runtime import Incident, Instance, Job
 from app.ops.jobs import job_run
 from app.services import audit
 from app.services.jobs.kinds import apply_job
-from app.services.runtime.change import InstanceChange, apply_change, prelock_instance, release_prelock
+from app.services.runtime.change import (
+    InstanceChange,
+    adopt_prelock,
+    apply_change,
+    prelock_instance,
+    release_prelock,
+)
 from app.services.runtime.failures import backoff
 from app.services.runtime.instances import instance_view
 
@@ -61,36 +71,140 @@ def acquire(db, owner: str, limit: int = 50, now: dt.datetime | None = None) -> 
         return [j.id for j in rows]
 
 
-BATCH_SIZE = 20  # jobs applied in one transaction (one commit), each inside its own savepoint
+BATCH_SIZE = 20  # jobs applied in one transaction (one commit)
+
+
+class _Failed(Exception):
+    """The fast path's batch stopped at ``ordered[index]`` (its transaction is rolled back)."""
+
+    def __init__(self, ordered: list[int], index: int):
+        super().__init__(f"job {ordered[index]} failed")
+        self.ordered, self.index = ordered, index
 
 
 def run_job(db, job_id: int) -> bool:
     """Apply one leased job in its own transaction. True when it was applied."""
-    return run_batch(db, [job_id]) == 1
+    return _run_careful(db, [job_id]) == 1
 
 
 def run_batch(db, job_ids: list[int]) -> int:
     """Apply leased jobs in one transaction: one commit for the batch instead of one per job.
 
+    The fast path runs the batch without a savepoint per job (two round trips each on PostgreSQL).
+    Jobs run in instance order so that two workers' batches lock instances in the same order. When a
+    job raises, the whole transaction rolls back — nothing of the batch is kept, as if the worker had
+    stopped — and the batch is run again in three parts: the jobs before it (fast path), the job
+    itself on the careful path (``_run_careful``: its own savepoint, dropped or backed off), the rest.
+    Each job still commits at most once: its row's lease-conditioned delete commits with its change.
+    """
+    try:
+        return _run_fast(db, job_ids)
+    except SQLAlchemyError:  # outside any one job (loading or taking the batch): the careful path
+        log.exception("job batch %s failed on the fast path", job_ids)
+        return _run_careful(db, job_ids)
+    except _Failed as failed:
+        ordered, k = failed.ordered, failed.index
+        log.info("job %s failed on the fast path; running it alone", ordered[k])
+        ran = run_batch(db, ordered[:k]) if k else 0
+        ran += _run_careful(db, [ordered[k]])
+        return ran + (run_batch(db, ordered[k + 1:]) if k + 1 < len(ordered) else 0)
+
+
+def _load(session: Session, job_ids: list[int]) -> list[dict]:
+    jobs = [dict(r) for r in session.execute(select(Job.__table__).where(Job.id.in_(job_ids))).mappings()]
+    jobs.sort(key=lambda j: (j["instance_id"] or 0, j["due_at"], j["id"]))
+    return jobs
+
+
+def _run_fast(db, job_ids: list[int]) -> int:
+    with db.session_scope() as session:
+        audit.buffer(session)  # the batch's audit events: one INSERT before the commit
+        jobs = _load(session, job_ids)
+        ordered = [j["id"] for j in jobs]
+        taken, locked = _take_first(session, jobs)
+        ran = 0
+        for index, row in enumerate(jobs):
+            job = Job(**row)  # a transient snapshot: the row itself is deleted below
+            try:
+                if job.id in taken:  # taken with the batch: hand the change its locked instance row
+                    if job.instance_id in locked:
+                        adopt_prelock(session, locked.pop(job.instance_id))
+                elif not _take(session, job):
+                    continue
+                with job_run(job, observe_failure=False):
+                    apply_job(session, job)
+            except Exception as exc:  # no after_rollback hook here: the careful path runs the job again
+                raise _Failed(ordered, index) from exc
+            finally:
+                release_prelock(session)
+            ran += 1
+        audit.flush(session)
+        return ran
+
+
+_T, _J = Instance.__table__, Job.__table__
+_TAKE = delete(_J).where(_J.c.id == bindparam("job_id"), _J.c.lease_owner == bindparam("owner"))
+_INSTANCE_COLUMNS = ", ".join(f"inst.{c.name}" for c in _T.c)
+# PostgreSQL, one round trip for a batch: lock and read its instances (in id order, as every worker
+# does), then take its jobs (delete the rows still leased as loaded). The DELETE's one-time filter
+# reads the locked instances first, so instance locks always come before job row locks, as
+# everywhere else (a change locks its instance, then rewrites the instance's job rows).
+_LOCK_AND_TAKE = text(
+    "WITH inst AS (SELECT * FROM instance WHERE id = ANY(:instance_ids) ORDER BY id FOR UPDATE), "
+    "taken AS (DELETE FROM job USING unnest(CAST(:job_ids AS bigint[]), CAST(:owners AS text[])) AS mine(id, owner) "
+    "WHERE job.id = mine.id AND job.lease_owner = mine.owner "
+    "AND (SELECT count(*) FROM inst) >= 0 RETURNING job.id) "
+    f"SELECT {_INSTANCE_COLUMNS}, (SELECT array_agg(id) FROM taken) AS taken_ids "
+    "FROM (SELECT 1) AS one LEFT JOIN inst ON true"
+).columns(*_T.c, column("taken_ids", ARRAY(BigInteger)))  # positional: the SELECT list's order
+
+
+def _take_first(session: Session, jobs: list[dict]) -> tuple[set[int], dict[int, Instance]]:
+    """On PostgreSQL, take every job of the batch that is the first of its instance in one statement;
+    returns the job ids taken and the locked instance rows. The later jobs of an instance are taken
+    one by one (``_take``) after the change before them, which may have rewritten their rows."""
+    if session.get_bind().dialect.name == "sqlite":
+        return set(), {}
+    first, seen = [], set()
+    for row in jobs:
+        if row["instance_id"] is None or row["instance_id"] not in seen:
+            first.append(row)
+            seen.add(row["instance_id"])
+    if not first:
+        return set(), {}
+    rows = session.connection().execute(_LOCK_AND_TAKE, {
+        "instance_ids": sorted(i for i in seen if i is not None), "job_ids": [r["id"] for r in first],
+        "owners": [r["lease_owner"] for r in first]}).mappings().all()
+    locked = {r["id"]: Instance(**{c.key: r[c.key] for c in _T.c}) for r in rows if r["id"] is not None}
+    return set(rows[0]["taken_ids"] or ()), locked
+
+
+def _take(session: Session, job: Job) -> bool:
+    """Lock the job's instance, then delete the job row if it is still leased as loaded."""
+    if job.instance_id is not None:  # SQLite: the writer already holds the database lock
+        prelock_instance(session, job.instance_id)
+    return session.connection().execute(_TAKE, {"job_id": job.id, "owner": job.lease_owner}).rowcount == 1
+
+
+def _run_careful(db, job_ids: list[int]) -> int:
+    """Apply leased jobs in one transaction, each inside its own savepoint.
+
     Each job deletes its row *conditioned on still holding its lease* under the instance lock, then
     runs inside a savepoint: a job whose target moved on is dropped without its half-done change, a
-    job that raises is put back with a backoff (its row re-inserted in the same transaction). Jobs
-    run in instance order so that two workers' batches lock instances in the same order. A database
-    error aborts the batch; its jobs are then retried one per transaction.
+    job that raises is put back with a backoff (its row re-inserted in the same transaction). A
+    database error aborts the batch; its jobs are then retried one per transaction.
     """
     retry: list[tuple[dict, Exception]] = []
     try:
         with db.session_scope() as session:
-            jobs = [dict(r) for r in session.execute(select(Job.__table__).where(Job.id.in_(job_ids))).mappings()]
-            jobs.sort(key=lambda j: (j["instance_id"] or 0, j["due_at"], j["id"]))
-            ran = sum(1 for job in jobs if _run_one(session, job, retry))
+            ran = sum(1 for job in _load(session, job_ids) if _run_one(session, job, retry))
             for row, exc in retry:
                 _put_back(session, db, row, exc)
     except SQLAlchemyError:
         if len(job_ids) == 1:
             raise
         log.exception("job batch failed; running its jobs one by one")
-        return sum(run_batch(db, [job_id]) for job_id in job_ids)
+        return sum(_run_careful(db, [job_id]) for job_id in job_ids)
     return ran
 
 

@@ -78,6 +78,12 @@ def prelock_instance(session: Session, instance_id: int) -> None:
         session.info.pop("prelocked", None)
 
 
+def adopt_prelock(session: Session, instance: Instance) -> None:
+    """Like ``prelock_instance`` for a row the caller has locked and read itself (the sweep locks the
+    instance and takes the job's lease in one statement)."""
+    session.info["prelocked"] = instance
+
+
 def release_prelock(session: Session) -> None:
     session.info.pop("prelocked", None)
 
