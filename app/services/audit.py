@@ -10,13 +10,25 @@ from app.models.runtime import AuditEvent
 from app.ops.context import current as current_request_id
 
 
+def event(type_: str, actor: str, *, instance_id: int | None = None, element_id: str | None = None,
+          detail: dict | None = None) -> dict:
+    """One audit row as values (time and request id taken now), for :func:`record_many`."""
+    return {"type": type_, "actor": actor or "system", "instance_id": instance_id, "element_id": element_id,
+            "detail": detail or {}, "at": clock.now(), "request_id": current_request_id()}
+
+
 def record(session: Session, type_: str, actor: str, *, instance_id: int | None = None,
            element_id: str | None = None, detail: dict | None = None) -> None:
     """Append an audit event in the caller's transaction (a plain Core INSERT: events are never updated,
     so the ORM's bulk-insert machinery — a few hundred µs per call — is skipped)."""
-    session.connection().execute(_INSERT, {"type": type_, "actor": actor or "system", "instance_id": instance_id,
-                                           "element_id": element_id, "detail": detail or {}, "at": clock.now(),
-                                           "request_id": current_request_id()})
+    session.connection().execute(_INSERT, event(type_, actor, instance_id=instance_id, element_id=element_id,
+                                                detail=detail))
+
+
+def record_many(session: Session, events: list[dict]) -> None:
+    """Append events made by :func:`event` in one statement (executemany), in the given order."""
+    if events:
+        session.connection().execute(_INSERT, events if len(events) > 1 else events[0])
 
 
 _INSERT = insert(AuditEvent.__table__)

@@ -8,7 +8,7 @@ step — all inside the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +37,11 @@ class InstanceChange:
     ctx: OperatorContext
     open_tasks: list | None = None  # the open task rows after save_change()
     prior_attempts: int = 0  # failed attempts of the service task this change retries
+    # apply_change: the READY user tasks of the restored workflow (= the open rows the previous change
+    # wrote), so save_change derives the task and timer projections instead of reading them back
+    open_before: set[str] | None = None
+    closed: set[str] = field(default_factory=set)  # task rows the change closed itself (a completion)
+    events: list[dict] = field(default_factory=list)  # audit events, written with the state (one INSERT)
 
 
 # Hot-path statements are built once with bind parameters.
@@ -51,6 +56,12 @@ _UPDATE_INSTANCE = (update(_T)
                             status=bindparam("status"), ended_at=bindparam("ended_at")))
 
 
+def adopt_locked(session: Session, instance: Instance) -> None:
+    """The caller read and locked this instance row itself (``SELECT … FOR UPDATE`` on PostgreSQL, inside
+    the SQLite write transaction): the next ``open_change`` of this transaction uses it."""
+    session.info["prelocked"] = instance
+
+
 def lock_instance(session: Session, instance_id: int, load: bool = True) -> Instance | None:
     """Lock the instance row for this transaction; return it as a detached snapshot.
 
@@ -60,10 +71,10 @@ def lock_instance(session: Session, instance_id: int, load: bool = True) -> Inst
     sqlite = session.get_bind().dialect.name == "sqlite"
     if not load:
         if not sqlite:
-            session.execute(_LOCK_ONLY, {"instance_id": instance_id})
+            session.connection().execute(_LOCK_ONLY, {"instance_id": instance_id})
         return None
-    row = session.execute(_SELECT_INSTANCE if sqlite else _LOCK_INSTANCE,
-                          {"instance_id": instance_id}).mappings().first()
+    row = session.connection().execute(_SELECT_INSTANCE if sqlite else _LOCK_INSTANCE,
+                                       {"instance_id": instance_id}).mappings().first()
     if row is None:
         raise NotFound(f"流程实例 {instance_id} 不存在 / instance {instance_id} not found")
     return Instance(**row)
@@ -103,6 +114,7 @@ def open_change(session: Session, instance_id: int, actor: str) -> InstanceChang
 def apply_change(session: Session, instance_id: int, actor: str, change: Callable[[InstanceChange], StepResult],
                  allow_suspended: bool = False) -> InstanceChange:
     unit = open_change(session, instance_id, actor)
+    unit.open_before = unit.runner.ready_user_task_ids()
     if unit.instance.status in ("completed", "cancelled"):
         raise Conflict(f"实例已结束({unit.instance.status}) / instance is {unit.instance.status}")
     if unit.instance.status == "suspended" and not allow_suspended:
@@ -155,8 +167,9 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     if stall:
         raise refuse_step(instance.id, "", stall)
     now = clock.now()
-    for element in result.fired_timers:
-        audit.record(session, "timer_fired", "system", instance_id=instance.id, element_id=element)
+    events = unit.events
+    events.extend(audit.event("timer_fired", "system", instance_id=instance.id, element_id=element)
+                  for element in result.fired_timers)
     summary = projections.summary_of(runner.data)
     done = runner.completed
     views = [] if done else runner.user_tasks()
@@ -164,9 +177,11 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     waiting = [] if done else runner.waiting_messages()
     marks = projections.signatures(timers, waiting)
     previous = instance.summary or {}
-    unit.open_tasks = projections.sync_tasks(session, instance, views, summary, new)
+    derived = unit.open_before is not None and not new
+    unit.open_tasks = projections.sync_tasks(session, instance, views, summary, new,
+                                             unit.open_before - unit.closed if derived else None)
     if previous.get("_timers", []) != marks["_timers"]:
-        projections.sync_timers(session, instance, timers, new)
+        projections.sync_timers(session, instance, timers, new, previous.get("_timers") if derived else None)
     if previous.get("_messages", []) != marks["_messages"]:
         projections.sync_subscriptions(session, instance, waiting, new)
     projections.flush_outbox(session, unit.ctx)
@@ -179,7 +194,9 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     state = runner.dump()
     ended = now if status in ("completed", "cancelled") else None
     if status == "completed" and instance.status != "completed":
-        audit.record(session, "instance_completed", unit.ctx.actor, instance_id=instance.id)
+        events.append(audit.event("instance_completed", unit.ctx.actor, instance_id=instance.id))
+    audit.record_many(session, events)
+    events.clear()
     if new:
         instance.state, instance.summary, instance.status, instance.updated_at = state, summary, status, now
         instance.ended_at = ended
