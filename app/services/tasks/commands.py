@@ -16,7 +16,7 @@ from app.params import check_value
 from app.services import audit
 from app.services.access import can_act_on_task, can_see_task, check_act_on_task
 from app.services.definitions.versions import load_form, spec_for_version
-from app.services.runtime.change import InstanceChange, adopt_locked, apply_change
+from app.services.runtime.change import InstanceChange, adopt_locked, apply_change, snapshot
 from app.services.runtime.instances import instance_view, task_summary
 from app.services.tasks import forms, options
 
@@ -107,6 +107,7 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
 
 _TASK_COLUMNS = list(HumanTask.__table__.c)
 _INSTANCE_COLUMNS = list(Instance.__table__.c)
+_INSTANCE_NAMES = [c.name for c in _INSTANCE_COLUMNS]
 _TASK_AND_INSTANCE = (select(*_TASK_COLUMNS, *[c.label(f"_i_{c.name}") for c in _INSTANCE_COLUMNS])
                       .join_from(HumanTask.__table__, Instance.__table__,
                                  Instance.__table__.c.id == HumanTask.__table__.c.instance_id)
@@ -125,7 +126,7 @@ def _locked_task(session: Session, task_id: str) -> tuple[SimpleNamespace, Insta
     values = tuple(found)
     split = len(_TASK_COLUMNS)
     task = SimpleNamespace(**{c.name: v for c, v in zip(_TASK_COLUMNS, values[:split], strict=True)})
-    instance = Instance(**{c.name: v for c, v in zip(_INSTANCE_COLUMNS, values[split:], strict=True)})
+    instance = snapshot(zip(_INSTANCE_NAMES, values[split:], strict=True))
     return task, instance
 
 
