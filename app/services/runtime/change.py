@@ -197,7 +197,7 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     if previous.get("_messages", []) != marks["_messages"]:
         projections.sync_subscriptions(session, instance, waiting, new)
     projections.flush_outbox(session, unit.ctx)
-    incident = handle_service_failure(session, instance, result, unit.prior_attempts) if result.failure else False
+    incident = _failure(session, unit, result) if result.failure else False
     status = derive_status(session, instance, done=done, has_tasks=bool(views), incident=incident)
     if status == "waiting" and not _has_pending_work(session, instance, runner, timers, waiting):
         raise refuse_step(instance.id, "", "流程未结束,却没有待办、定时器、消息订阅或事故 / the process is not "
@@ -216,6 +216,13 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
         return
     _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
                                     "ended_at": ended})
+
+
+def _failure(session: Session, unit: InstanceChange, result: StepResult) -> bool:
+    """A failed service task: retry or incident (its audit rows come after the change's own)."""
+    audit.record_many(session, unit.events)
+    unit.events.clear()
+    return handle_service_failure(session, unit.instance, result, unit.prior_attempts)
 
 
 def _write_back(session: Session, instance: Instance, values: dict) -> None:
