@@ -267,6 +267,12 @@ class Runner:
     def user_tasks(self) -> list[UserTaskView]:
         return [user_task_view(task) for task in self.wf.get_tasks(state=TaskState.READY, manual=True)]
 
+    def ready_user_task_ids(self) -> set[str]:
+        """Ids of the READY user tasks of the workflow and its subprocesses (a flat scan, no tree walk)."""
+        ready = TaskState.READY
+        return {str(t.id) for wf in (self.wf, *self.wf.subprocesses.values()) for t in wf.tasks.values()
+                if t.state == ready and t.task_spec.manual}
+
     def task_exists(self, task_id: str) -> bool:
         try:
             return self.wf.get_task_from_id(UUID(task_id)) is not None

@@ -13,15 +13,70 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+)
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 
-class _CachedSpecWorkflowConverter(BpmnWorkflowConverter):
+class _TaskId(UUID):
+    """A task id read from instance JSON that keeps its text.
+
+    Every restore parses each id three to four times (the task, its key, its parent's children, its
+    children's parent) and every dump formats it again as often; a restore parses each distinct id
+    once (:func:`_task_id`) and the dump reuses the text. Equal to and hashed like the plain UUID.
+    """
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        object.__setattr__(self, "_text", UUID.__str__(self))
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"UUID('{self._text}')"
+
+    def __reduce__(self):
+        return UUID, (self._text,)
+
+
+_restoring = threading.local()
+
+
+def _task_id(text: str) -> UUID:
+    """The id of ``text``, parsed once per restore (the memo lives for one :func:`restore_workflow`)."""
+    memo = getattr(_restoring, "ids", None)
+    if memo is None:
+        return _TaskId(text)
+    found = memo.get(text)
+    if found is None:
+        found = memo[text] = _TaskId(text)
+    return found
+
+
+class _TaskIdKeys:
+    """Task mappings of (sub)workflows are keyed by :func:`_task_id`."""
+
+    def mapping_from_dict(self, mapping, key_class=None, **kwargs):
+        return super().mapping_from_dict(mapping, _task_id if key_class is UUID else key_class, **kwargs)
+
+
+class _CachedSpecWorkflowConverter(_TaskIdKeys, BpmnWorkflowConverter):
     """Writes no spec into instance JSON; restores against spec objects passed in the dict."""
 
     def to_dict(self, workflow):
@@ -29,6 +84,35 @@ class _CachedSpecWorkflowConverter(BpmnWorkflowConverter):
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
+
+
+class _SubWorkflowConverter(_TaskIdKeys, BpmnSubWorkflowConverter):
+    pass
+
+
+class _TaskConverter(TaskConverter):
+    """SpiffWorkflow's task restore (data stored as a delta against the parent) with ids from :func:`_task_id`."""
+
+    def from_dict(self, dct, workflow):
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=_task_id(dct["id"]))
+        task._parent = _task_id(dct["parent"]) if dct["parent"] is not None else None
+        task._children = [_task_id(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = self.registry.restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        if delta and task.parent is not None:
+            data = DeepMerge.merge({}, task.parent.data)
+            data.update(self.registry.restore(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                data.pop(key, None)
+        else:
+            data = self.registry.restore(dct["data"])
+        task.data = data
+        return task
 
 
 class _ThreadLocalModeRegistry(DefaultRegistry):
@@ -53,7 +137,10 @@ class _ThreadLocalModeRegistry(DefaultRegistry):
 
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = _CachedSpecWorkflowConverter
+_config[BpmnSubWorkflow] = _SubWorkflowConverter
+_config[Task] = _TaskConverter
 REGISTRY = BpmnWorkflowSerializer.configure(_config, registry=_ThreadLocalModeRegistry())
+REGISTRY.register(_TaskId, lambda v: {"value": str(v)}, lambda v: UUID(v["value"]), typename="UUID")
 SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
 SERIALIZER_VERSION = SERIALIZER.VERSION
 
@@ -89,7 +176,12 @@ def restore_workflow(state: str, bundle: SpecBundle, serializer_version: str) ->
     SERIALIZER.migrate(dct)
     dct["spec"] = bundle.spec
     dct["subprocess_specs"] = dict(bundle.subprocess_specs)
-    return SERIALIZER.from_dict(dct)
+    outer = getattr(_restoring, "ids", None)
+    _restoring.ids = {}
+    try:
+        return SERIALIZER.from_dict(dct)
+    finally:
+        _restoring.ids = outer
 
 
 class SpecCache:

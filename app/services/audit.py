@@ -10,17 +10,34 @@ from app.models.runtime import AuditEvent
 from app.ops.context import current as current_request_id
 
 
+def event(type_: str, actor: str, *, instance_id: int | None = None, element_id: str | None = None,
+          detail: dict | None = None) -> dict:
+    """One audit row as values (time and request id taken now), for :func:`record_many`."""
+    return {"type": type_, "actor": actor or "system", "instance_id": instance_id, "element_id": element_id,
+            "detail": detail or {}, "at": clock.now(), "request_id": current_request_id()}
+
+
 def record(session: Session, type_: str, actor: str, *, instance_id: int | None = None,
            element_id: str | None = None, detail: dict | None = None) -> None:
     """Append an audit event in the caller's transaction (a plain Core INSERT: events are never updated,
     so the ORM's bulk-insert machinery — a few hundred µs per call — is skipped)."""
-    row = {"type": type_, "actor": actor or "system", "instance_id": instance_id, "element_id": element_id,
-           "detail": detail or {}, "at": clock.now(), "request_id": current_request_id()}
+    row = event(type_, actor, instance_id=instance_id, element_id=element_id, detail=detail)
     pending = session.info.get(_BUFFER)
     if pending is not None:  # a job batch: written by flush() in one multi-row INSERT before its commit
         pending.append(row)
         return
     session.connection().execute(_INSERT, row)
+
+
+def record_many(session: Session, events: list[dict]) -> None:
+    """Append events made by :func:`event` in one statement (executemany), in the given order."""
+    if not events:
+        return
+    pending = session.info.get(_BUFFER)
+    if pending is not None:
+        pending.extend(events)
+        return
+    session.connection().execute(_INSERT, events if len(events) > 1 else events[0])
 
 
 _INSERT = insert(AuditEvent.__table__)

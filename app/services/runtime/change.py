@@ -8,11 +8,11 @@ step — all inside the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
@@ -37,6 +37,11 @@ class InstanceChange:
     ctx: OperatorContext
     open_tasks: list | None = None  # the open task rows after save_change()
     prior_attempts: int = 0  # failed attempts of the service task this change retries
+    # apply_change: the READY user tasks of the restored workflow (= the open rows the previous change
+    # wrote), so save_change derives the task and timer projections instead of reading them back
+    open_before: set[str] | None = None
+    closed: set[str] = field(default_factory=set)  # task rows the change closed itself (a completion)
+    events: list[dict] = field(default_factory=list)  # audit events, written with the state (one INSERT)
 
 
 # Hot-path statements are built once with bind parameters.
@@ -51,6 +56,24 @@ _UPDATE_INSTANCE = (update(_T)
                             status=bindparam("status"), ended_at=bindparam("ended_at")))
 
 
+def snapshot(values) -> Instance:
+    """An Instance holding a row's values as if loaded (no change history), attached to no session:
+    cheaper than ``Instance(**row)``, which runs every attribute through the change tracking."""
+    configure_mappers()  # a no-op once configured; the first request may come before any ORM use
+    instance = _NEW_INSTANCE()
+    instance.__dict__.update(values)
+    return instance
+
+
+_NEW_INSTANCE = Instance.__mapper__.class_manager.new_instance
+
+
+def adopt_locked(session: Session, instance: Instance) -> None:
+    """The caller read and locked this instance row itself (``SELECT … FOR UPDATE`` on PostgreSQL, inside
+    the SQLite write transaction): the next ``open_change`` of this transaction uses it."""
+    session.info["prelocked"] = instance
+
+
 def lock_instance(session: Session, instance_id: int, load: bool = True) -> Instance | None:
     """Lock the instance row for this transaction; return it as a detached snapshot.
 
@@ -60,13 +83,13 @@ def lock_instance(session: Session, instance_id: int, load: bool = True) -> Inst
     sqlite = session.get_bind().dialect.name == "sqlite"
     if not load:
         if not sqlite:
-            session.execute(_LOCK_ONLY, {"instance_id": instance_id})
+            session.connection().execute(_LOCK_ONLY, {"instance_id": instance_id})
         return None
-    row = session.execute(_SELECT_INSTANCE if sqlite else _LOCK_INSTANCE,
-                          {"instance_id": instance_id}).mappings().first()
+    row = session.connection().execute(_SELECT_INSTANCE if sqlite else _LOCK_INSTANCE,
+                                       {"instance_id": instance_id}).mappings().first()
     if row is None:
         raise NotFound(f"流程实例 {instance_id} 不存在 / instance {instance_id} not found")
-    return Instance(**row)
+    return snapshot(row)
 
 
 def prelock_instance(session: Session, instance_id: int) -> None:
@@ -109,6 +132,7 @@ def open_change(session: Session, instance_id: int, actor: str) -> InstanceChang
 def apply_change(session: Session, instance_id: int, actor: str, change: Callable[[InstanceChange], StepResult],
                  allow_suspended: bool = False) -> InstanceChange:
     unit = open_change(session, instance_id, actor)
+    unit.open_before = unit.runner.ready_user_task_ids()
     if unit.instance.status in ("completed", "cancelled"):
         raise Conflict(f"实例已结束({unit.instance.status}) / instance is {unit.instance.status}")
     if unit.instance.status == "suspended" and not allow_suspended:
@@ -161,8 +185,9 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     if stall:
         raise refuse_step(instance.id, "", stall)
     now = clock.now()
-    for element in result.fired_timers:
-        audit.record(session, "timer_fired", "system", instance_id=instance.id, element_id=element)
+    events = unit.events
+    events.extend(audit.event("timer_fired", "system", instance_id=instance.id, element_id=element)
+                  for element in result.fired_timers)
     summary = projections.summary_of(runner.data)
     done = runner.completed
     views = [] if done else runner.user_tasks()
@@ -170,13 +195,15 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     waiting = [] if done else runner.waiting_messages()
     marks = projections.signatures(timers, waiting)
     previous = instance.summary or {}
-    unit.open_tasks = projections.sync_tasks(session, instance, views, summary, new)
+    derived = unit.open_before is not None and not new
+    unit.open_tasks = projections.sync_tasks(session, instance, views, summary, new,
+                                             unit.open_before - unit.closed if derived else None)
     if previous.get("_timers", []) != marks["_timers"]:
-        projections.sync_timers(session, instance, timers, new)
+        projections.sync_timers(session, instance, timers, new, previous.get("_timers") if derived else None)
     if previous.get("_messages", []) != marks["_messages"]:
         projections.sync_subscriptions(session, instance, waiting, new)
     projections.flush_outbox(session, unit.ctx)
-    incident = handle_service_failure(session, instance, result, unit.prior_attempts) if result.failure else False
+    incident = _failure(session, unit, result) if result.failure else False
     status = derive_status(session, instance, done=done, has_tasks=bool(views), incident=incident)
     if status == "waiting" and not _has_pending_work(session, instance, runner, timers, waiting):
         raise refuse_step(instance.id, "", "流程未结束,却没有待办、定时器、消息订阅或事故 / the process is not "
@@ -185,7 +212,9 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     state = runner.dump()
     ended = now if status in ("completed", "cancelled") else None
     if status == "completed" and instance.status != "completed":
-        audit.record(session, "instance_completed", unit.ctx.actor, instance_id=instance.id)
+        events.append(audit.event("instance_completed", unit.ctx.actor, instance_id=instance.id))
+    audit.record_many(session, events)
+    events.clear()
     if new:
         instance.state, instance.summary, instance.status, instance.updated_at = state, summary, status, now
         instance.ended_at = ended
@@ -193,6 +222,13 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
         return
     _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
                                     "ended_at": ended})
+
+
+def _failure(session: Session, unit: InstanceChange, result: StepResult) -> bool:
+    """A failed service task: retry or incident (its audit rows come after the change's own)."""
+    audit.record_many(session, unit.events)
+    unit.events.clear()
+    return handle_service_failure(session, unit.instance, result, unit.prior_attempts)
 
 
 def _write_back(session: Session, instance: Instance, values: dict) -> None:

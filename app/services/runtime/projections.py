@@ -15,8 +15,21 @@ from app.services.runtime.service_calls import OperatorContext
 
 SUMMARY_KEYS = ("project_id", "project_name", "region_code", "tier", "stage", "chain_code", "enterprise_name")
 
-_OPEN_TASKS = select(HumanTask.__table__).where(HumanTask.__table__.c.instance_id == bindparam("instance_id"),
-                                                HumanTask.__table__.c.state == "open")
+_HT = HumanTask.__table__
+_OPEN_TASKS = select(_HT).where(_HT.c.instance_id == bindparam("instance_id"), _HT.c.state == "open")
+_OPEN_TASKS_BY_ID = select(_HT).where(_HT.c.id.in_(bindparam("ids", expanding=True)), _HT.c.state == "open")
+_CANCEL_TASKS = (update(_HT).where(_HT.c.id.in_(bindparam("b_ids", expanding=True)), _HT.c.state == "open")
+                 .values(state="cancelled", completed_at=bindparam("b_now")))
+_INSERT_TASKS = insert(_HT)
+_JOB = Job.__table__
+_INSERT_JOBS = insert(_JOB)
+_TIMER_JOB = (_JOB.c.instance_id == bindparam("b_instance"), _JOB.c.kind == "timer")
+_DELETE_TIMERS = delete(_JOB).where(*_TIMER_JOB, _JOB.c.task_id.in_(bindparam("b_task_ids", expanding=True)))
+_MOVE_TIMER = (update(_JOB).where(*_TIMER_JOB, _JOB.c.task_id == bindparam("b_task"))
+               .values(due_at=bindparam("b_due"), element_id=bindparam("b_element"), lease_owner=None,
+                       lease_until=None, attempts=0))
+_RENAME_TIMER = (update(_JOB).where(*_TIMER_JOB, _JOB.c.task_id == bindparam("b_task"))
+                 .values(element_id=bindparam("b_element")))
 
 
 def summary_of(data: dict) -> dict:
@@ -29,21 +42,34 @@ def signatures(timers, waiting: list[str]) -> dict:
             "_messages": sorted(waiting)}
 
 
-def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool) -> list[SimpleNamespace]:
+def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool,
+               known_open: set[str] | None = None) -> list[SimpleNamespace]:
     """Bring the instance's open task rows in step with the engine; returns the open rows.
 
-    The returned objects are transient snapshots for the response, not attached to the session.
+    ``known_open``: the ids whose rows are open when the engine result is all that is needed (the
+    change path knows them from the workflow it restored: the projection of the previous change).
+    Then only rows that stay open are read (none in a sequential flow), rows that left are closed
+    by id, new ones inserted. Without it every open row of the instance is read and diffed (doctor
+    repair, migration). The returned objects are transient snapshots for the response.
     """
     ready = {v.id: v for v in views}
+    conn = session.connection()
+    now = clock.now()
+    if new:
+        open_rows, gone = {}, []
+    elif known_open is None:
+        open_rows = {row["id"]: dict(row) for row in conn.execute(_OPEN_TASKS, {"instance_id": instance.id})
+                     .mappings()}
+        gone = [task_id for task_id in open_rows if task_id not in ready]
+    else:
+        kept = [task_id for task_id in ready if task_id in known_open]
+        open_rows = {row["id"]: dict(row) for row in conn.execute(_OPEN_TASKS_BY_ID, {"ids": kept})
+                     .mappings()} if kept else {}
+        gone = sorted(task_id for task_id in known_open if task_id not in ready)
+    if gone:
+        conn.execute(_CANCEL_TASKS, {"b_ids": gone, "b_now": now})
     result: list[SimpleNamespace] = []
     new_rows: list[dict] = []
-    open_rows = {} if new else {row["id"]: dict(row) for row in session.execute(
-        _OPEN_TASKS, {"instance_id": instance.id}).mappings()}
-    now = clock.now()
-    gone = [task_id for task_id in open_rows if task_id not in ready]
-    if gone:
-        session.execute(update(HumanTask).where(HumanTask.id.in_(gone), HumanTask.state == "open")
-                        .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
     for task_id, view in ready.items():
         row = open_rows.get(task_id)
         scope = {**summary, **summary_of(view.data)}
@@ -52,10 +78,10 @@ def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: 
             row["candidate_orgs"], row["candidate_users"] = candidates.named(session, row["lane"], view.data or {})
             new_rows.append(row)
         else:
-            _update_task_row(session, row, view, scope)
+            _update_task_row(conn, row, view, scope)
         result.append(SimpleNamespace(**row))
     if new_rows:  # one multi-row INSERT
-        session.connection().execute(insert(HumanTask.__table__), new_rows)
+        conn.execute(_INSERT_TASKS, new_rows)
     return result
 
 
@@ -70,7 +96,7 @@ def _new_task_row(instance: Instance, view, scope: dict, now) -> dict:
         stage=_str(scope.get("stage")), draft=None, created_at=now, completed_at=None, completed_by=None)
 
 
-def _update_task_row(session: Session, row: dict, view, scope: dict) -> None:
+def _update_task_row(conn, row: dict, view, scope: dict) -> None:
     """An open task after a change: deadlines and warning move, and after a migration the element's
     id, name, lane and forms are the target version's."""
     changes = {"due_at": view.due_at, "warning": view.warning, "name": view.name, "element_id": view.element_id,
@@ -78,8 +104,7 @@ def _update_task_row(session: Session, row: dict, view, scope: dict) -> None:
                "stage": _str(scope.get("stage")) or row["stage"], "tier": _str(scope.get("tier")) or row["tier"]}
     changes = {k: v for k, v in changes.items() if row[k] != v}
     if changes:
-        session.execute(update(HumanTask).where(HumanTask.id == row["id"]).values(**changes)
-                        .execution_options(synchronize_session=False))
+        conn.execute(update(_HT).where(_HT.c.id == row["id"]).values(**changes))
         row.update(changes)
 
 
@@ -96,29 +121,76 @@ def _str(value):
     return None if value is None else str(value)[:300]
 
 
-def sync_timers(session: Session, instance: Instance, timers, new: bool) -> None:
-    """One job row per waiting timer of the instance, keyed by the engine's task id."""
+def sync_timers(session: Session, instance: Instance, timers, new: bool, previous: list[str] | None = None) -> None:
+    """One job row per waiting timer of the instance, keyed by the engine's task id.
+
+    ``previous``: the timer signature the last change wrote (:func:`signatures`), trusted on the change
+    path; the rows are then changed by task id without reading them first. Without it (or when it
+    does not parse) the instance's timer rows are read and diffed.
+    """
+    marks = None if new or previous is None else _parse_marks(previous)
+    if marks is None:
+        _sync_timers_by_rows(session, instance, timers, new)
+        return
+    conn = session.connection()
     current = {t.task_id: t for t in timers}
-    rows = {} if new else {r.task_id: r for r in session.execute(
-        select(Job.id, Job.task_id, Job.due_at, Job.element_id).where(Job.instance_id == instance.id,
-                                                                       Job.kind == "timer"))}
+    gone = sorted(task_id for task_id in marks if task_id not in current)
+    if gone:
+        conn.execute(_DELETE_TIMERS, {"b_instance": instance.id, "b_task_ids": gone})
+    fresh = []
+    for task_id, timer in current.items():
+        mark = marks.get(task_id)
+        if mark is None:
+            fresh.append(timer)
+            continue
+        values = {"b_instance": instance.id, "b_task": task_id, "b_element": timer.element_id}
+        if mark[1] != timer.due_at.isoformat():  # a cycle moved on: a fresh, unleased row
+            moved = conn.execute(_MOVE_TIMER, {**values, "b_due": timer.due_at})
+        elif mark[0] != timer.element_id:  # renamed by a migration
+            moved = conn.execute(_RENAME_TIMER, values)
+        else:
+            continue
+        if moved.rowcount == 0:  # the firing job consumed the row in this transaction
+            fresh.append(timer)
+    _insert_timers(conn, instance, fresh)
+
+
+def _parse_marks(previous: list[str]) -> dict[str, tuple[str, str]] | None:
+    """task id → (element id, due iso) of a stored signature; None when any entry is not one."""
+    marks = {}
+    for entry in previous:
+        parts = entry.split("@") if isinstance(entry, str) else ()
+        if len(parts) != 3 or not all(parts):
+            return None
+        marks[parts[0]] = (parts[1], parts[2])
+    return marks
+
+
+def _insert_timers(conn, instance: Instance, timers) -> None:
+    if timers:
+        now = clock.now()
+        conn.execute(_INSERT_JOBS, [{"kind": "timer", "due_at": t.due_at, "instance_id": instance.id,
+                                     "task_id": t.task_id, "element_id": t.element_id, "payload": {"cycle": t.cycle},
+                                     "attempts": 0, "created_at": now} for t in timers])
+
+
+def _sync_timers_by_rows(session: Session, instance: Instance, timers, new: bool) -> None:
+    conn = session.connection()
+    current = {t.task_id: t for t in timers}
+    rows = {} if new else {r.task_id: r for r in conn.execute(
+        select(_JOB.c.id, _JOB.c.task_id, _JOB.c.due_at, _JOB.c.element_id).where(
+            _JOB.c.instance_id == instance.id, _JOB.c.kind == "timer"))}
     gone = [r.id for task_id, r in rows.items() if task_id not in current]
     if gone:
-        session.execute(delete(Job).where(Job.id.in_(gone)).execution_options(synchronize_session=False))
+        conn.execute(delete(_JOB).where(_JOB.c.id.in_(gone)))
     for task_id, r in rows.items():
         timer = current.get(task_id)
+        values = {"b_instance": instance.id, "b_task": task_id, "b_element": getattr(timer, "element_id", None)}
         if timer is not None and r.due_at != timer.due_at:  # a cycle moved on: a fresh, unleased row
-            session.execute(update(Job).where(Job.id == r.id).values(
-                due_at=timer.due_at, element_id=timer.element_id, lease_owner=None, lease_until=None, attempts=0)
-                .execution_options(synchronize_session=False))
+            conn.execute(_MOVE_TIMER, {**values, "b_due": timer.due_at})
         elif timer is not None and r.element_id != timer.element_id:  # renamed by a migration
-            session.execute(update(Job).where(Job.id == r.id).values(element_id=timer.element_id)
-                            .execution_options(synchronize_session=False))
-    fresh = [{"kind": "timer", "due_at": t.due_at, "instance_id": instance.id, "task_id": task_id,
-              "element_id": t.element_id, "payload": {"cycle": t.cycle}, "attempts": 0, "created_at": clock.now()}
-             for task_id, t in current.items() if task_id not in rows]
-    if fresh:
-        session.connection().execute(insert(Job.__table__), fresh)
+            conn.execute(_RENAME_TIMER, values)
+    _insert_timers(conn, instance, [t for task_id, t in current.items() if task_id not in rows])
 
 
 def sync_subscriptions(session: Session, instance: Instance, wanted: list[str], new: bool) -> None:

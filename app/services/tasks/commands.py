@@ -16,7 +16,7 @@ from app.params import check_value
 from app.services import audit
 from app.services.access import can_act_on_task, can_see_task, check_act_on_task
 from app.services.definitions.versions import load_form, spec_for_version
-from app.services.runtime.change import InstanceChange, apply_change
+from app.services.runtime.change import InstanceChange, adopt_locked, apply_change, snapshot
 from app.services.runtime.instances import instance_view, task_summary
 from app.services.tasks import forms, options
 
@@ -114,9 +114,31 @@ def save_draft(session: Session, user: User, task_id: str, data: dict) -> None:
     task.draft = check_value(data or {})
 
 
-_TASK_WITH_VERSION = (select(HumanTask.__table__, Instance.version_id.label("_version_id"))
-                      .join(Instance, Instance.id == HumanTask.__table__.c.instance_id)
+_TASK_COLUMNS = list(HumanTask.__table__.c)
+_INSTANCE_COLUMNS = list(Instance.__table__.c)
+_INSTANCE_NAMES = [c.name for c in _INSTANCE_COLUMNS]
+_TASK_AND_INSTANCE = (select(*_TASK_COLUMNS, *[c.label(f"_i_{c.name}") for c in _INSTANCE_COLUMNS])
+                      .join_from(HumanTask.__table__, Instance.__table__,
+                                 Instance.__table__.c.id == HumanTask.__table__.c.instance_id)
                       .where(HumanTask.__table__.c.id == bindparam("task_id")))
+_TASK_AND_LOCKED_INSTANCE = _TASK_AND_INSTANCE.with_for_update(of=Instance.__table__)
+
+
+def _locked_task(session: Session, task_id: str) -> tuple[SimpleNamespace, Instance]:
+    """The task row and its instance row in one statement, the instance locked for this transaction
+    (``FOR UPDATE OF instance`` on PostgreSQL; SQLite writers hold the write lock): snapshots."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    found = session.connection().execute(_TASK_AND_INSTANCE if sqlite else _TASK_AND_LOCKED_INSTANCE,
+                                         {"task_id": task_id}).first()
+    if found is None:
+        raise NotFound(f"任务 {task_id} 不存在 / task not found")
+    values = tuple(found)
+    split = len(_TASK_COLUMNS)
+    task = SimpleNamespace(**{c.name: v for c, v in zip(_TASK_COLUMNS, values[:split], strict=True)})
+    instance = snapshot(zip(_INSTANCE_NAMES, values[split:], strict=True))
+    return task, instance
+
+
 _MARK_COMPLETED = (update(HumanTask.__table__)
                    .where(HumanTask.__table__.c.id == bindparam("task_id"), HumanTask.__table__.c.state == "open")
                    .values(state="completed", completed_at=bindparam("completed_at"),
@@ -127,22 +149,18 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None,
     """Validate against the version's form, then complete under the instance lock (one transaction).
     ``authorised``: the caller has already decided this user may act (揭牌认领 by a unit outside the lane)."""
     check_value(data or {})
-    found = session.execute(_TASK_WITH_VERSION, {"task_id": task_id}).mappings().first()
-    if found is None:
-        raise NotFound(f"任务 {task_id} 不存在 / task not found")
-    row = dict(found)
-    version_id = row.pop("_version_id")
-    task = SimpleNamespace(**row)  # a read-only snapshot (plain SQL on the hot path)
+    task, instance = _locked_task(session, task_id)
     if task.state != "open":
         raise Conflict("任务已完成或已取消 / task is no longer open")
     if not authorised:
         check_act_on_task(user, task)
-    instance_id = task.instance_id
+    instance_id, version_id = instance.id, instance.version_id
     schema = load_form(session, version_id, task.form_file)
     if schema and "x-options" in str(schema):  # fields chosen from the org tree (tasks.options)
-        schema = _expanded_form(session, session.get(Instance, instance_id), task, schema)
+        schema = _expanded_form(session, instance, task, schema)
     data = forms.validate(schema, data if data is not None else {})
     options.check_reasons(schema, data)
+    adopt_locked(session, instance)  # the change uses the row read (and locked) with the task
 
     def change(unit: InstanceChange) -> StepResult:
         # conditional update under the lock: a concurrent completion may have won meanwhile
@@ -154,10 +172,10 @@ def complete_task(session: Session, user: User, task_id: str, data: dict | None,
             "task_id": task_id, "completed_at": clock.now(), "completed_by": user.username})
         if marked.rowcount != 1:
             raise Conflict("任务已完成或已取消 / task is no longer open")
-        element_id, name = task.element_id, task.name
+        unit.closed.add(task_id)
         result = unit.runner.complete(task_id, checked)
-        audit.record(session, "task_completed", user.username, instance_id=instance_id, element_id=element_id,
-                     detail={"task_id": task_id, "name": name})
+        unit.events.append(audit.event("task_completed", user.username, instance_id=instance_id,
+                                       element_id=task.element_id, detail={"task_id": task_id, "name": task.name}))
         return result
 
     unit = apply_change(session, instance_id, user.username, change)

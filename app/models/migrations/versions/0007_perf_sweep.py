@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007_perf_sweep'
-down_revision = '0002_modeler'
+down_revision = '0007_projects'
 branch_labels = None
 depends_on = None
 
