@@ -116,7 +116,6 @@ DEFINITIONS: list[Setting] = [
     Setting("deadline.exit.step", "P15D", "封存分析报告时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.exit.rectify_days", 30, "违约限期整改天数", "天", "int", minimum=1, group="时限"),
     Setting("deadline.warning.yellow_explain_wd", 5, "黄灯情况说明时限", "工作日", "int", minimum=1, group="时限"),
-    Setting("deadline.warning.red_explain_wd", 3, "红灯情况说明时限", "工作日", "int", minimum=1, group="时限"),
     # ---- calendar (工作日)
     Setting("calendar.holidays", [], "法定节假日(不计工作日)", "日期列表 YYYY-MM-DD", "dates", group="工作日历"),
     Setting("calendar.workdays", [], "调休上班日(周末计工作日)", "日期列表 YYYY-MM-DD", "dates", group="工作日历"),
@@ -142,6 +141,9 @@ DEFINITIONS: list[Setting] = [
     Setting("deadline.capacity.ledger", "P15D", "承载能力台账报送时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.capacity.report", "P30D", "承载能力评估报告时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.meeting.receipt", "P3D", "会议交办事项签收时限", "ISO 时长", "duration", group="时限"),
+    # fix branch: the 优质项目流转 credit split (processes/quality_transfer.bpmn reads it as the default)
+    Setting("transfer.credit_split_origin_pct", 50, "优质项目流转:原县区保留的考核分成比例(承接地得其余)", "%", "int",
+            maximum=100, group="考核"),
 ]
 BY_KEY: dict[str, Setting] = {d.key: d for d in DEFINITIONS}
 _DURATION = re.compile(r"^P(\d+)D$")  # whole calendar days: BPMN scripts read the day count
