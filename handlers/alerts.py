@@ -19,6 +19,9 @@ what it read when it began).
   durations for the boundary timers (``remind_after``/``yellow_after``/``red_after``) and as dates when
   the stage start is known.
 * ``stage_warning_colour``: the colour D6 gives after ``elapsed_days`` (same rows, same order).
+* ``case_deadlines``: the second rule, for cases with their own answer limit (联办协办, 优质项目流转 acceptance,
+  meeting 交办 items): yellow when the limit passes, red ``max(warning.case_red_min_days,
+  ceil(limit × warning.case_red_ratio))`` days after it — one function, the numbers are settings.
 * ``milestone_warning``: D6's second part — contract milestones (overdue → 黄, > ``red_days`` → 红 and
   a breach candidate).
 """
@@ -136,3 +139,24 @@ def milestone_warning(due_date, as_of, done: bool = False, red_days=MILESTONE_RE
     else:
         light = "yellow"
     return {"light": light, "colour": COLOURS[light], "overdue_days": overdue, "breach": light == "red"}
+
+
+CASE_RULE_DEFAULTS = {"warning.case_red_min_days": 3, "warning.case_red_ratio": 0.5}
+
+
+@handler("case_deadlines")
+def case_deadlines(limit_days, cfg: dict | None = None) -> dict:
+    """A case with an answer limit of ``limit_days`` (whole days): yellow once the limit has passed, red
+    ``max(min_days, ceil(limit × ratio))`` days later (``warning.case_red_min_days`` /
+    ``warning.case_red_ratio`` of ``cfg``, the settings). ``{limit_days, yellow_days, red_days,
+    yellow_after, red_after}`` with ISO 8601 day durations for the boundary timers."""
+    limit = _days(limit_days, "limit_days")
+    if limit != int(limit) or limit < 1:
+        raise ValueError(f"时限应为至少 1 的整天数 / limit_days must be a whole number ≥ 1, got {limit_days!r}")
+    cfg = {**CASE_RULE_DEFAULTS, **{k: v for k, v in (cfg or {}).items() if k in CASE_RULE_DEFAULTS}}
+    min_days = _days(cfg["warning.case_red_min_days"], "warning.case_red_min_days")
+    ratio = _days(cfg["warning.case_red_ratio"], "warning.case_red_ratio")
+    limit = int(limit)
+    red = limit + max(math.ceil(min_days - 1e-9), math.ceil(limit * ratio - 1e-9))
+    return {"limit_days": limit, "yellow_days": limit, "red_days": red,
+            "yellow_after": f"P{limit}D", "red_after": f"P{red}D"}

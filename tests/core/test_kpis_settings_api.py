@@ -140,3 +140,22 @@ def test_the_new_routes_are_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "get" in paths["/api/v1/kpis"] and "get" in paths["/api/v1/settings"]
     assert "put" in paths["/api/v1/settings/{key}"]
+
+
+def test_a_stored_row_of_a_removed_setting_does_not_break_reads(api, db):
+    from app.services.domain import settings
+
+    assert "deadline.warning.red_explain_wd" not in settings.BY_KEY  # removed (deadline.red.* cover it)
+    with db.session_scope() as s:
+        s.add(AppSetting(key="deadline.warning.red_explain_wd", value=4))
+    with db.read_scope() as s:
+        current = settings.values(s)
+        assert "deadline.warning.red_explain_wd" not in current
+        assert current["deadline.red.unit_plan_wd"] == 5
+        assert "deadline.warning.red_explain_wd" not in {i["key"] for i in settings.listing(s)}
+    resp = api("get", "/api/v1/settings", "office")
+    assert resp.status_code == 200
+    assert "deadline.warning.red_explain_wd" not in {i["key"] for i in resp.get_json()["items"]}
+    assert api("get", "/api/v1/settings/deadline.warning.red_explain_wd", "office").status_code in (404, 405)
+    assert api("put", "/api/v1/settings/deadline.warning.red_explain_wd", "admin",
+               json={"value": 3}).status_code == 404

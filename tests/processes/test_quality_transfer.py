@@ -133,3 +133,33 @@ def test_accepting_requires_the_receiving_unit(flow):
     with pytest.raises(FormInvalid) as err:
         flow.complete(iid, "qt_accept", {"accept_decision": "同意接收", "accept_note": "同意。"})
     assert [e["field"] for e in err.value.errors] == ["receiving_unit"]
+
+
+def test_the_default_credit_split_is_a_setting_and_the_kpis_follow_it(flow):
+    import datetime as dt
+
+    from app.models.domain import Agreement
+    from app.services.domain import kpis, settings
+
+    with flow.db.session_scope() as s:
+        settings.put(s, "transfer.credit_split_origin_pct", 30, "admin")
+    pid, iid = offer(flow)
+    assert flow.data(iid)["credit_split_origin_pct"] == 30  # the setting, no start data
+    # the task page prefills the form with the instance's value (web/tasks.py _initial_values)
+    flow.complete(iid, "qt_propose", {**PROPOSE, "credit_split_origin_pct": flow.data(iid)["credit_split_origin_pct"]})
+    assert transfers(flow, pid)[0].credit_split_origin_pct == 30
+    flow.complete(iid, "qt_accept", ACCEPT)
+    flow.complete(iid, "qt_approve", {**APPROVE, "credit_split_origin_pct": flow.data(iid)["credit_split_origin_pct"]})
+    [row] = transfers(flow, pid)
+    assert (row.status, row.credit_split_origin_pct) == ("completed", 30)
+    now = flow.clock.now()
+    with flow.db.session_scope() as s:
+        project = flow.project_row(pid)
+        s.get(type(project), pid).signed_at = now
+        s.add(Agreement(project_id=pid, kind="投资协议", sign_date=now.date(), agreed_investment_wan=10000))
+    with flow.db.read_scope() as s:
+        year = (now + dt.timedelta(hours=8)).year
+        origin = kpis.indicators(s, year, region_code="530826", as_of=now + dt.timedelta(days=1))["indicators"]
+        target = kpis.indicators(s, year, region_code="530802", as_of=now + dt.timedelta(days=1))["indicators"]
+    assert abs(origin["signed_count"]["value"] - 0.3) < 1e-9
+    assert abs(target["signed_count"]["value"] - 0.7) < 1e-9

@@ -116,7 +116,6 @@ DEFINITIONS: list[Setting] = [
     Setting("deadline.exit.step", "P15D", "封存分析报告时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.exit.rectify_days", 30, "违约限期整改天数", "天", "int", minimum=1, group="时限"),
     Setting("deadline.warning.yellow_explain_wd", 5, "黄灯情况说明时限", "工作日", "int", minimum=1, group="时限"),
-    Setting("deadline.warning.red_explain_wd", 3, "红灯情况说明时限", "工作日", "int", minimum=1, group="时限"),
     # ---- calendar (工作日)
     Setting("calendar.holidays", [], "法定节假日(不计工作日)", "日期列表 YYYY-MM-DD", "dates", group="工作日历"),
     Setting("calendar.workdays", [], "调休上班日(周末计工作日)", "日期列表 YYYY-MM-DD", "dates", group="工作日历"),
@@ -135,6 +134,10 @@ DEFINITIONS: list[Setting] = [
             group="预警规则"),
     Setting("warning.remind_ratio", 0.8, "临期提醒(蓝灯):达到阶段时限的比例(D6)", "比例(0–1)", maximum=1,
             group="预警规则"),
+    Setting("warning.case_red_min_days", 3, "事项红灯:超过答复时限后至少再过的天数(联办协办、项目流转、会议交办)", "天",
+            "int", maximum=365, group="预警规则"),
+    Setting("warning.case_red_ratio", 0.5, "事项红灯:超过答复时限后再过 时限×比例 天(向上取整,与最少天数取较大者)",
+            "比例", maximum=10, group="预警规则"),
     Setting("deadline.red.unit_plan_wd", 5, "红灯:责任单位情况说明及整改计划时限", "工作日", "int", minimum=1,
             maximum=60, group="时限"),
     Setting("deadline.red.supervisor_wd", 3, "红灯:项目主管批示调度时限", "工作日", "int", minimum=1, maximum=60,
@@ -142,6 +145,9 @@ DEFINITIONS: list[Setting] = [
     Setting("deadline.capacity.ledger", "P15D", "承载能力台账报送时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.capacity.report", "P30D", "承载能力评估报告时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.meeting.receipt", "P3D", "会议交办事项签收时限", "ISO 时长", "duration", group="时限"),
+    # fix branch: the 优质项目流转 credit split (processes/quality_transfer.bpmn reads it as the default)
+    Setting("transfer.credit_split_origin_pct", 50, "优质项目流转:原县区保留的考核分成比例(承接地得其余)", "%", "int",
+            maximum=100, group="考核"),
 ]
 BY_KEY: dict[str, Setting] = {d.key: d for d in DEFINITIONS}
 _DURATION = re.compile(r"^P(\d+)D$")  # whole calendar days: BPMN scripts read the day count

@@ -13,6 +13,7 @@ from app.models.domain import Project, TimelineEvent
 from app.models.domain_processes import MEETING_TYPES, ActionItem, FactorIssue, Meeting
 from app.services.domain.operators.projects import add_event, get_project, iso, parse_date
 from app.services.runtime.service_calls import OperatorContext, operator
+from handlers.alerts import case_deadlines
 
 
 def _meeting(ctx: OperatorContext, meeting_id) -> Meeting:
@@ -90,10 +91,10 @@ def meeting_open(ctx: OperatorContext, meeting_type: str, title: str, meeting_da
 
 @operator("meeting_minutes_save")
 def meeting_minutes_save(ctx: OperatorContext, meeting_id: int, agenda: list, decisions: str,
-                         action_items: list | None = None) -> list:
+                         action_items: list | None = None, case_rule: dict | None = None) -> list:
     """Store the signed minutes and create one ActionItem per 交办 item. Returns the items as the
-    process tracks them: yellow when the deadline passes, red ``ceil(due_days / 2)`` days later
-    (at least 3)."""
+    process tracks them: yellow when the deadline passes, red as ``handlers.alerts.case_deadlines`` says
+    with the process's settings ``case_rule`` (``warning.case_red_*``; the defaults without)."""
     meeting = _meeting(ctx, meeting_id)
     meeting.agenda = list(agenda or [])
     meeting.decisions = str(decisions or "")
@@ -105,7 +106,7 @@ def meeting_minutes_save(ctx: OperatorContext, meeting_id: int, agenda: list, de
         due_days = int(item.get("due_days") or 15)
         if due_days < 1:
             raise ValueError(f"action_items[{i}].due_days 至少 1 天 / must be at least 1")
-        red_days = due_days + max(3, -(-due_days // 2))
+        red_days = case_deadlines(due_days, case_rule)["red_days"]
         project_id = item.get("project_id")
         project = get_project(ctx, project_id) if project_id not in (None, "") else None
         region = item.get("region_code") or (project.region_code if project is not None else None)
