@@ -64,8 +64,15 @@ def _drive(factory, db, clock, key, rounds, remind_every=None):
     return inst["id"], seconds, sizes, reminded
 
 
+def _typical(samples):
+    """The lower quartile of a window: what a round costs when nothing else interferes. On a shared machine
+    noise (another process on the core, a GC pass) only ever adds time, so a median of 50 rounds could still
+    double under load; a cost that grows with history raises the whole distribution, its lower quartile too."""
+    return statistics.quantiles(samples, n=4)[0]
+
+
 def _assert_flat(seconds, sizes):
-    early, late = statistics.median(seconds[5:55]), statistics.median(seconds[-51:-1])
+    early, late = _typical(seconds[5:55]), _typical(seconds[-51:-1])
     assert late <= 1.5 * early, f"per-round cost grew: rounds 5-55 {early * 1000:.1f} ms, last 50 {late * 1000:.1f} ms"
     assert max(sizes[-50:]) <= 1.5 * max(sizes[5:55]), f"stored state grew: {max(sizes[5:55])} -> {max(sizes[-50:])}"
 
