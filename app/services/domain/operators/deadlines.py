@@ -63,17 +63,17 @@ def _due_within(now: dt.datetime, within, holidays, workdays, name: str) -> dict
     if isinstance(within, str) and _CALENDAR.match(within):
         days = int(_CALENDAR.match(within).group(1))
         due, late = now + dt.timedelta(days=days), now + dt.timedelta(days=2 * days)
-        return {"days": days, "unit": "日", "due_on": due.astimezone(LOCAL).date().isoformat(),
+        return {"days": days, "unit": "日", "label": f"{days} 日", "due_on": due.astimezone(LOCAL).date().isoformat(),
                 "due_at": due.isoformat(), "late_on": late.astimezone(LOCAL).date().isoformat(),
                 "late_at": late.isoformat()}
     out = due_in_working_days(now, _count(within, name), holidays, workdays)
-    return {**out, "unit": "工作日"}
+    return {**out, "unit": "工作日", "label": f"{out['days']} 个工作日"}
 
 
 @operator("due_within")
 def due_within(ctx: OperatorContext, within) -> dict:
     """Like ``working_days_due``, but ``within`` may also be an ISO ``PnD`` (calendar days); a dict names several.
-    Each result carries ``unit`` ("工作日" or "日") for the task text."""
+    Each result carries ``unit`` ("工作日" or "日") and ``label`` ("60 个工作日", "15 日") for the task text."""
     cfg = settings.values(ctx.session)
     holidays, workdays = cfg["calendar.holidays"], cfg["calendar.workdays"]
     if isinstance(within, dict):
