@@ -11,6 +11,7 @@ import pytest
 
 from app.errors import NotAllowed
 from tests.processes.helpers_cycle import complaint
+from tests.processes.test_visitor import aware, end_of, put, timer_due, to_next
 
 COMPLAINANT = "云南思茅咖啡产业有限公司"
 
@@ -49,21 +50,22 @@ def notices(flow, iid: int, title: str) -> list:
     return [n for n in flow.notifications(title_contains=title) if n.instance_id == iid]
 
 
-@pytest.mark.parametrize(("extra", "suggestion", "accept_within", "handle_within"), [
-    ({}, "受理", "P5D", "P15D"),
-    ({"complexity": "复杂"}, "受理", "P5D", "P84D"),
-    ({"complainant_type": "外商投资企业"}, "受理", "P10D", "P84D"),
-    ({"category": "民商事纠纷(双方同意调处)"}, "受理(调处)", "P5D", "P30D"),
-    ({"in_other_procedure": True, "complainant_type": "外商投资企业"}, "不予受理", "P5D", "P15D"),
+@pytest.mark.parametrize(("extra", "suggestion", "accept_wd", "handle_within", "handle_wd"), [
+    ({}, "受理", 3, "P15D", None),
+    ({"complexity": "复杂"}, "受理", 3, "P84D", 60),
+    ({"complainant_type": "外商投资企业"}, "受理", 7, "P84D", 60),
+    ({"category": "民商事纠纷(双方同意调处)"}, "受理(调处)", 3, "P30D", None),
+    ({"in_other_procedure": True, "complainant_type": "外商投资企业"}, "不予受理", 3, "P15D", None),
 ], ids=["一般", "复杂", "外商投资企业", "调处", "已进入其他程序"])
-def test_registration_records_the_complaint_and_d10_sets_the_deadlines(flow, extra, suggestion, accept_within,
-                                                                       handle_within):
+def test_registration_records_the_complaint_and_d10_sets_the_deadlines(flow, extra, suggestion, accept_wd,
+                                                                       handle_within, handle_wd):
+    monday = to_next(flow, 0)
     t0 = flow.clock.now()
     iid = register(flow, **extra)
 
     data = flow.data(iid)
-    assert (data["accept_suggestion"], data["accept_within"], data["handle_within"]) == (
-        suggestion, accept_within, handle_within)
+    assert (data["accept_suggestion"], data["accept_wd"], data["handle_within"], data["handle_wd"]) == (
+        suggestion, accept_wd, handle_within, handle_wd)
     row = complaint(flow, data["complaint_id"])
     assert (row.complainant, row.category, row.status, row.instance_id) == (
         COMPLAINANT, registration(**extra)["category"], "received", iid)
@@ -71,9 +73,39 @@ def test_registration_records_the_complaint_and_d10_sets_the_deadlines(flow, ext
     assert abs(row.received_at - t0) < dt.timedelta(minutes=5)
     review = flow.task(iid, "accept_review")
     assert review.lane == "zsw_office"
-    [timer] = flow.jobs(iid, kind="timer")
-    days = int(accept_within[1:-1])
-    assert abs(timer.due_at - (t0 + dt.timedelta(days=days))) < dt.timedelta(minutes=5)
+    # accept_wd working days from a Monday: 3 → Thursday, 7 → Wednesday of the next week
+    assert timer_due(flow, iid, "bt_accept") == end_of(monday + dt.timedelta(days={3: 3, 7: 9}[accept_wd]))
+    if handle_wd:  # 60 working days = 12 weeks from a Monday
+        assert aware(row.due_at) == end_of(monday + dt.timedelta(weeks=12))
+    else:
+        assert abs(aware(row.due_at) - (t0 + dt.timedelta(days=int(handle_within[1:-1])))) < dt.timedelta(minutes=5)
+
+
+def test_the_complaint_acceptance_deadline_skips_weekends_holidays_and_counts_makeup_days(flow):
+    friday = to_next(flow, 4)
+    first = register(flow)
+    assert timer_due(flow, first, "bt_accept") == end_of(friday + dt.timedelta(days=5))  # 3 wd → Wednesday
+    put(flow, "calendar.holidays", [(friday + dt.timedelta(days=4)).isoformat()])  # Tuesday off
+    second = register(flow)
+    assert timer_due(flow, second, "bt_accept") == end_of(friday + dt.timedelta(days=6))  # Thursday
+    put(flow, "calendar.workdays", [(friday + dt.timedelta(days=1)).isoformat()])  # 调休: Saturday worked
+    third = register(flow)
+    assert timer_due(flow, third, "bt_accept") == end_of(friday + dt.timedelta(days=5))  # Wednesday again
+    assert timer_due(flow, first, "bt_accept") == end_of(friday + dt.timedelta(days=5))  # running: unchanged
+
+
+def test_a_working_day_handling_deadline_is_counted_from_acceptance(flow):
+    monday = to_next(flow, 0)
+    iid = register(flow, complexity="复杂")
+    accept(flow, iid)  # keeps D10's 60 working days
+    assert timer_due(flow, iid, "bt_handle") == end_of(monday + dt.timedelta(weeks=12))
+    assert flow.data(iid)["handle_due"]["label"] == "60 个工作日"
+
+
+def test_a_changed_handling_deadline_is_counted_in_calendar_days(flow):
+    iid = register(flow, complexity="复杂")
+    accept(flow, iid, handle_within="P30D")
+    assert abs(timer_due(flow, iid, "bt_handle") - (flow.clock.now() + dt.timedelta(days=30))) < dt.timedelta(minutes=5)
 
 
 def test_the_complaint_row_carries_the_d10_handling_deadline(flow):
@@ -129,14 +161,16 @@ def test_a_complaint_handled_in_time_is_closed_with_the_satisfaction(flow):
 
 
 def test_acceptance_review_is_reminded_after_its_d10_deadline(flow):
-    iid = register(flow, complainant_type="外商投资企业")  # 7 working days ≈ P10D
+    wednesday = to_next(flow, 2)
+    iid = register(flow, complainant_type="外商投资企业")  # 7 working days: Friday of the next week
 
-    assert flow.advance("P9DT23H") == 0
+    assert flow.advance("P9DT13H") == 0  # next Friday 23:00
     assert flow.advance("PT2H") >= 1
 
     late = notices(flow, iid, "投诉受理审查超时:")
     assert {(n.role, n.level) for n in late} == {("zsw_office", "warning"), ("committee_deputy", "warning")}
-    assert "已超过受理时限 P10D" in late[0].body
+    due_on = (wednesday + dt.timedelta(days=9)).isoformat()
+    assert f"已超过受理时限 7 个工作日({due_on})" in late[0].body
     assert flow.task(iid, "accept_review").warning == "yellow"
 
 
@@ -154,7 +188,7 @@ def test_an_overdue_complaint_is_escalated_and_stays_red_until_handled(flow):
     assert {(n.role, n.region_code, n.level) for n in escalated} == {
         ("zsw_office", None, "danger"), ("committee_deputy", None, "danger"), ("responsible_unit", "530802", "danger")}
     assert all(n.project_id == pid for n in escalated)
-    assert "已超过办理时限 P15D" in escalated[0].body
+    assert "已超过办理时限 15 日(" in escalated[0].body
     still = flow.task(iid, "handle_complaint")
     assert still.id == handle.id and still.warning == "red"
     assert {"escalate", "end_escalated"} <= flow.reached(iid)

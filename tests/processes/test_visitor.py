@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from app.models.domain import Enterprise
+from app.services.domain import settings
+from app.services.domain.operators.deadlines import LOCAL
 from tests.processes.helpers_cycle import visit
 
 ENTERPRISE = "云南普洱澜沧江茶业有限公司"
@@ -30,6 +32,33 @@ def register(flow, **extra) -> int:
 
 def notices(flow, iid: int, title: str) -> list:
     return [n for n in flow.notifications(title_contains=title) if n.instance_id == iid]
+
+
+def to_next(flow, weekday: int, hour: int = 10) -> dt.date:
+    """Move the app clock to the next ``weekday`` (0 = Monday) at ``hour``:00 普洱 time; returns that date."""
+    now = flow.clock.now().astimezone(LOCAL)
+    day = now.date() + dt.timedelta(days=(weekday - now.weekday()) % 7 or 7)
+    target = dt.datetime.combine(day, dt.time(hour), tzinfo=LOCAL)
+    flow.advance(f"PT{int((target - now).total_seconds() // 60) + 1}M")
+    return day
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=LOCAL)
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def put(flow, key, value):
+    with flow.db.session_scope() as s:
+        settings.put(s, key, value, "admin")
+
+
+def timer_due(flow, iid: int, element_id: str) -> dt.datetime:
+    [job] = [j for j in flow.jobs(iid, kind="timer") if j.element_id == element_id]
+    return aware(job.due_at)
 
 
 def test_a_visit_on_a_key_chain_is_routed_to_the_chain_lead_unit(flow):
@@ -57,7 +86,7 @@ def test_a_visit_on_a_key_chain_is_routed_to_the_chain_lead_unit(flow):
     assert inst.status == "completed"
     assert {"end_chain_ok", "notify_chain_ok", "handled_chain"} <= flow.reached(iid)
     row = visit(flow, data["visit_id"])
-    assert row.status == "handled" and row.handled_at <= row.handling_due_at  # accepted within P3D
+    assert row.status == "handled" and row.handled_at <= row.handling_due_at  # accepted within 2 working days
     assert "office_classify" not in flow.reached(iid)
     ok = notices(flow, iid, "来访企业已由牵头单位承接:")[0]
     assert ok.level == "success" and "市茶叶和咖啡产业发展中心已承接" in ok.body
@@ -67,11 +96,15 @@ def test_a_visit_on_a_key_chain_is_routed_to_the_chain_lead_unit(flow):
         ("office1", "register_visit"), ("admin", "chain_accept")]
 
 
-def test_the_chain_lead_unit_is_reminded_after_three_days_and_keeps_its_task(flow):
+def test_the_chain_lead_unit_is_reminded_after_two_working_days_and_keeps_its_task(flow):
+    monday = to_next(flow, 0)
     iid = register(flow)
     accept = flow.task(iid, "chain_accept")
+    due = end_of(monday + dt.timedelta(days=2))  # Wednesday, end of the day
+    assert timer_due(flow, iid, "bt_chain_accept") == due
+    assert aware(visit(flow, flow.data(iid)["visit_id"]).handling_due_at) == due
 
-    assert flow.advance("P2DT23H") == 0
+    assert flow.advance("P2DT13H") == 0  # Wednesday 23:00
     assert notices(flow, iid, "来访企业承接超时") == []
     assert flow.advance("PT2H") >= 1
 
@@ -81,6 +114,27 @@ def test_the_chain_lead_unit_is_reminded_after_three_days_and_keeps_its_task(flo
     assert still.id == accept.id and still.warning == "yellow"
     assert flow.instance(iid).status == "running"
     assert flow.audit(iid, "timer_fired")
+
+
+def test_a_visit_registered_on_a_friday_is_due_after_the_weekend(flow):
+    friday = to_next(flow, 4)
+    iid = register(flow)
+    assert timer_due(flow, iid, "bt_chain_accept") == end_of(friday + dt.timedelta(days=4))  # Tuesday
+    assert flow.advance("P3D") == 0  # Monday 10:00: a calendar P3D would have fired by now
+
+
+def test_a_holiday_pushes_the_visit_deadline_one_more_day(flow):
+    friday = to_next(flow, 4)
+    put(flow, "calendar.holidays", [(friday + dt.timedelta(days=3)).isoformat()])  # Monday off
+    iid = register(flow)
+    assert timer_due(flow, iid, "bt_chain_accept") == end_of(friday + dt.timedelta(days=5))  # Wednesday
+
+
+def test_a_makeup_workday_counts_for_the_visit_deadline(flow):
+    friday = to_next(flow, 4)
+    put(flow, "calendar.workdays", [(friday + dt.timedelta(days=1)).isoformat()])  # 调休: Saturday worked
+    iid = register(flow)
+    assert timer_due(flow, iid, "bt_chain_accept") == end_of(friday + dt.timedelta(days=3))  # Monday
 
 
 def test_a_chain_lead_unit_that_returns_the_visit_hands_it_to_the_office(flow):
@@ -138,9 +192,11 @@ def test_an_unmatched_visit_is_assigned_by_the_office_with_a_receipt_deadline(fl
 
 
 def test_the_office_is_reminded_when_classification_is_late(flow):
+    thursday = to_next(flow, 3)
     iid = register(flow, interests=["其他"], matter_type="其他")
+    assert timer_due(flow, iid, "bt_classify") == end_of(thursday + dt.timedelta(days=5))  # 3 working days: Tuesday
 
-    assert flow.advance("P4DT23H") == 0
+    assert flow.advance("P5DT13H") == 0  # Tuesday 23:00
     assert flow.advance("PT2H") >= 1
 
     [late] = notices(flow, iid, "来访事项研判超时:")

@@ -106,9 +106,6 @@ DEFINITIONS: list[Setting] = [
     Setting("deadline.annual.verify", "P15D", "数据核验时限", "ISO 时长", "duration", group="时限"),
     Setting("deadline.consultation.remind", "P5D", "预审征求意见提醒", "ISO 时长", "duration", group="时限"),
     Setting("deadline.consultation.due", "P10D", "预审征求意见时限", "ISO 时长", "duration", group="时限"),
-    Setting("deadline.visitor.accept", "P3D", "来访企业牵头单位承接时限(2个工作日)", "ISO 时长", "duration", group="时限"),
-    Setting("deadline.visitor.classify", "P5D", "来访企业办公室研判分类时限(3个工作日)", "ISO 时长", "duration",
-            group="时限"),
     Setting("deadline.visitor.assign", "P3D", "交办接收办理时限(默认值,办公室可逐件调整)", "ISO 时长", "duration",
             group="时限"),
     Setting("deadline.library.review", "P7D", "入库审核时限", "ISO 时长", "duration", group="时限"),
@@ -148,6 +145,12 @@ DEFINITIONS: list[Setting] = [
     # fix branch: the 优质项目流转 credit split (processes/quality_transfer.bpmn reads it as the default)
     Setting("transfer.credit_split_origin_pct", 50, "优质项目流转:原县区保留的考核分成比例(承接地得其余)", "%", "int",
             maximum=100, group="考核"),
+    # wd branch: the visitor-routing limits in real working days (processes/visitor.bpmn → working_days_due);
+    # they replace the calendar approximations deadline.visitor.accept (P3D) and deadline.visitor.classify (P5D)
+    Setting("deadline.visitor.accept_wd", 2, "来访企业牵头单位承接时限", "工作日", "int", minimum=1, maximum=60,
+            group="时限"),
+    Setting("deadline.visitor.classify_wd", 3, "来访企业办公室研判分类时限", "工作日", "int", minimum=1, maximum=60,
+            group="时限"),
 ]
 BY_KEY: dict[str, Setting] = {d.key: d for d in DEFINITIONS}
 _DURATION = re.compile(r"^P(\d+)D$")  # whole calendar days: BPMN scripts read the day count

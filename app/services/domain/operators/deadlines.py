@@ -5,11 +5,15 @@ A limit in working days is an integer setting (unit "工作日"); this operator 
 counted), starting from the instance's clock in 普洱 local time (UTC+8). The task is due at the end of that
 local day (``due_at``, a timeDate for a yellow boundary timer); ``late_at`` is the end of the day as many
 working days again later (a red boundary timer: seriously overdue).
+
+``due_within`` takes either kind of limit — an integer (工作日, as above) or an ISO ``PnD`` (calendar days,
+due exactly n days from now) — for a timer whose limit may be either (complaint handling: 15 日 or 60 个工作日).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from app.services.domain import settings
 from app.services.runtime.service_calls import OperatorContext, operator
@@ -50,3 +54,30 @@ def working_days_due(ctx: OperatorContext, days) -> dict:
         return {str(k): due_in_working_days(ctx.now, _count(v, f"days[{k}]"), holidays, workdays)
                 for k, v in days.items()}
     return due_in_working_days(ctx.now, _count(days, "days"), holidays, workdays)
+
+
+_CALENDAR = re.compile(r"^P(\d+)D$")
+
+
+def _due_within(now: dt.datetime, within, holidays, workdays, name: str) -> dict:
+    if isinstance(within, str) and _CALENDAR.match(within):
+        days = int(_CALENDAR.match(within).group(1))
+        due, late = now + dt.timedelta(days=days), now + dt.timedelta(days=2 * days)
+        return {"days": days, "unit": "日", "label": f"{days} 日", "due_on": due.astimezone(LOCAL).date().isoformat(),
+                "due_at": due.isoformat(), "late_on": late.astimezone(LOCAL).date().isoformat(),
+                "late_at": late.isoformat()}
+    out = due_in_working_days(now, _count(within, name), holidays, workdays)
+    return {**out, "unit": "工作日", "label": f"{out['days']} 个工作日"}
+
+
+@operator("due_within")
+def due_within(ctx: OperatorContext, within) -> dict:
+    """Like ``working_days_due``, but ``within`` may also be an ISO ``PnD`` (calendar days); a dict names several.
+    Each result carries ``unit`` ("工作日" or "日") and ``label`` ("60 个工作日", "15 日") for the task text."""
+    cfg = settings.values(ctx.session)
+    holidays, workdays = cfg["calendar.holidays"], cfg["calendar.workdays"]
+    if isinstance(within, dict):
+        if not within:
+            raise ValueError("within 不能为空 / within must name at least one deadline")
+        return {str(k): _due_within(ctx.now, v, holidays, workdays, f"within[{k}]") for k, v in within.items()}
+    return _due_within(ctx.now, within, holidays, workdays, "within")

@@ -116,10 +116,12 @@ def visit_register(ctx: OperatorContext, visit: dict) -> dict:
 
 @operator("visit_route")
 def visit_route(ctx: OperatorContext, visit_id: int, routing_type: str, routed_to: str,
-                chain_code: str | None = None, routed_to_org: str | None = None, due_days: Any = None) -> dict:
+                chain_code: str | None = None, routed_to_org: str | None = None, due_days: Any = None,
+                due_at: Any = None) -> dict:
     """Record where a visit went. The target is an org unit: ``routed_to_org`` (交办/转办), or for
     链长牵头单位 the chain's lead unit from the chain registry; ``routed_to`` becomes that unit's name.
-    ``due_days`` (calendar days) sets the handling due date counted in the assessment."""
+    ``due_at`` (a date-time, e.g. ``working_days_due``'s) or ``due_days`` (calendar days) sets the handling due
+    date counted in the assessment."""
     from app.models.auth import OrgUnit
     from app.models.domain import Chain
 
@@ -139,7 +141,9 @@ def visit_route(ctx: OperatorContext, visit_id: int, routing_type: str, routed_t
     if chain_code:
         row.chain_code = chain_code
     row.status = "routed"
-    if due_days not in (None, ""):
+    if due_at not in (None, ""):
+        row.handling_due_at = parse_datetime(due_at, "due_at")
+    elif due_days not in (None, ""):
         row.handling_due_at = ctx.now + dt.timedelta(days=int(due_days))
     ctx.session.flush()
     return {"visit_id": row.id, "routing_type": row.routing_type, "routed_to": row.routed_to,
