@@ -169,3 +169,30 @@ def test_no_records_score_zero_with_a_reason(base):
     chain_reasons = {i["key"]: i["reason"] for i in results["teacenter"]["items"]}
     assert chain_reasons["chain_signed_target_pct"] == "未下达链上亿元以上签约项目数目标"
     assert chain_reasons["target_library_docking_pct"] == "目标企业库中无该链企业"
+
+
+def test_the_profile_points_are_settings_summing_to_100():
+    from app.errors import Invalid
+    from app.services.domain import settings
+
+    defaults = settings.defaults()
+    for key in ("score.chain_points", "score.factor_points"):
+        assert sum(defaults[key].values()) == 100
+        assert settings.validate(key, dict(defaults[key])) == defaults[key]
+        bad = dict(defaults[key])
+        bad[next(iter(bad))] += 5
+        with pytest.raises(Invalid, match="合计应为 100"):
+            settings.validate(key, bad)
+        with pytest.raises(Invalid):
+            settings.validate(key, {next(iter(bad)): 100})  # every indicator must be given
+    assert defaults["score.factor_points"] == {"issue_timely": 30, "consult_on_time": 20, "capacity_ledger_timely": 20,
+                                               "escalation_rate": 10, "service_rating": 10, "work_info": 10}
+
+
+def test_changed_points_are_used(records):
+    (row,) = kpis.unit_scorecard_inputs(records, [FACTOR_UNIT], 2026)
+    points = {"issue_timely": 40, "consult_on_time": 10, "capacity_ledger_timely": 20, "escalation_rate": 10,
+              "service_rating": 10, "work_info": 10}
+    (res,) = annual_scorecard([row], 2026, {"score.factor_points": points})["results"]
+    # 40 × 1/3 + 10 × 1/2 + 20 × 0.75 + 10 × 0.6 = 13.33 + 5 + 15 + 6 = 39.33
+    assert res["year_end"] == 39.33
