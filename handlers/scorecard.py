@@ -4,7 +4,8 @@ Pure functions: no ``app`` imports, no database. Called from ``processes/supervi
 (``quarterly_scorecard``) and ``processes/supervision_annual.bpmn`` (``annual_scorecard``).
 
 Input: one dict per assessed unit (县(区) or 工业园区; a 市直部门 with ``"unit_kind": "department"`` is
-scored on :data:`DEPT_INDICATORS`, §4.3 (B))::
+scored on the §4.3 (B) table of its ``"profile"`` — ``chain`` 产业链牵头单位, ``factor`` 要素保障部门 or
+``department`` (default) 其他市直部门, see :mod:`handlers.scorecard_profiles`)::
 
     {"unit_key": "530802", "unit_name": "思茅区",
      "funds_target_rate_pct": 92.0,      # K-F3, YTD completion of the annual target, in %
