@@ -4,7 +4,8 @@ Pure functions: no ``app`` imports, no database. Called from ``processes/supervi
 (``quarterly_scorecard``) and ``processes/supervision_annual.bpmn`` (``annual_scorecard``).
 
 Input: one dict per assessed unit (县(区) or 工业园区; a 市直部门 with ``"unit_kind": "department"`` is
-scored on :data:`DEPT_INDICATORS`, §4.3 (B))::
+scored on the §4.3 (B) table of its ``"profile"`` — ``chain`` 产业链牵头单位, ``factor`` 要素保障部门 or
+``department`` (default) 其他市直部门, see :mod:`handlers.scorecard_profiles`)::
 
     {"unit_key": "530802", "unit_name": "思茅区",
      "funds_target_rate_pct": 92.0,      # K-F3, YTD completion of the annual target, in %
@@ -39,6 +40,15 @@ import math
 from collections.abc import Iterable
 
 from handlers.registry import handler
+from handlers.scorecard_profiles import (  # noqa: F401  (DEPT_* re-exported)
+    CHAIN_INDICATORS,
+    DEPT_BLOCK_POINTS,
+    DEPT_BLOCKS,
+    DEPT_INDICATORS,
+    FACTOR_INDICATORS,
+    PROFILE_DEFAULTS,
+    profile_table,
+)
 
 # (key, block, 中文, points, kind, parameter)
 #   target : min(rate / progress, 1) × pts   (progress = quarter/4 for 序时进度, 1 for the year)
@@ -70,24 +80,6 @@ INDICATORS: list[tuple[str, int, str, float, str, object]] = [
 
 BLOCKS = {1: "目标任务", 2: "项目落地", 3: "招大引强", 4: "过程管理", 5: "服务与环境"}
 
-# (B) 市直部门 scorecard — §4.3 "其他承担招商任务的市直部门" (招商目标任务 40 · 揭牌认领项目推进 20 ·
-# 来访/交办办理 15 · "一把手"招商与信息报告 15 · 认领项目落地 10), scored on the department's own records
-# (scope ``responsible_unit``: the projects it is responsible for, the visits and meeting 交办 routed to
-# it). A unit with ``unit_kind == "department"`` is scored on this table; same daily/year-end split,
-# bonus, penalty and D12 grades as the counties.
-DEPT_INDICATORS: list[tuple[str, int, str, float, str, object]] = [
-    ("funds_target_rate_pct", 1, "到位资金目标完成率", 20, "target", None),
-    ("signed_1e8_rate_pct", 1, "新签约亿元以上项目数完成率", 20, "target", None),
-    ("on_time_transition_rate_pct", 2, "揭牌认领(负责)项目转段及时率", 20, "rate", None),
-    ("assignments_on_time_pct", 3, "来访交办/转办及会议交办按期办结率", 15, "rate", None),
-    ("leader_investment_pct", 4, "“一把手”招商", 5, "rate", None),
-    ("monthly_report_timely_pct", 4, "月报按时报送", 5, "rate", None),
-    ("work_info_pct", 4, "招商工作信息报告", 5, "rate", None),
-    ("landing_rate_pct", 5, "认领(负责)项目落地率", 10, "bench", 60.0),
-]
-DEPT_BLOCKS = {1: "招商目标任务", 2: "揭牌认领项目推进", 3: "来访/交办办理", 4: "“一把手”招商与信息报告",
-               5: "认领项目落地"}
-DEPT_BLOCK_POINTS = {1: 40, 2: 20, 3: 15, 4: 15, 5: 10}
 MISSING_REASON = "无数据,按0分计"
 BLOCK_POINTS = {1: 25, 2: 30, 3: 15, 4: 20, 5: 10}
 
@@ -116,7 +108,7 @@ DEFAULTS: dict[str, object] = {
     "score.count_full.big_10e8_count": 3,
     "score.count_full.top_firm_count": 2,
     "score.points": {key.removesuffix("_pct"): pts for key, _b, _l, pts, _k, _p in INDICATORS},
-    "score.dept_points": {key.removesuffix("_pct"): pts for key, _b, _l, pts, _k, _p in DEPT_INDICATORS},
+    **PROFILE_DEFAULTS,
     "score.capacity_points": {"优": 4, "良": 3, "中": 2, "差": 1},
     "score.bonus.cap": BONUS_CAP,
     "score.bonus.funds_per_10pct": 1.0,
@@ -158,17 +150,11 @@ def _indicator_table(cfg: dict) -> list[tuple[str, int, str, float, str, object]
 
 
 def _profile(unit: dict, cfg: dict) -> tuple[list, dict, dict]:
-    """(indicator table, block names, block points) of the unit's scorecard: 市直部门 or 县(区)/园区."""
+    """(indicator table, block names, block points) of the unit's scorecard: a 市直部门 profile
+    (``unit["profile"]``: chain / factor / department) or 县(区)/园区."""
     if unit.get("unit_kind") != "department":
         return _indicator_table(cfg), BLOCKS, BLOCK_POINTS
-    points = cfg["score.dept_points"]
-    table = []
-    for key, block, label, pts, kind, param in DEPT_INDICATORS:
-        base = key.removesuffix("_pct")
-        if kind == "bench":
-            param = float(cfg[f"score.benchmark.{base}"])
-        table.append((key, block, label, float(points.get(base, pts)), kind, param))
-    return table, DEPT_BLOCKS, DEPT_BLOCK_POINTS
+    return profile_table(unit.get("profile") or "department", cfg)
 
 
 def _r(x: float) -> float:
@@ -224,6 +210,8 @@ def _indicator_points(unit: dict, kind: str, key: str, pts: float, param, progre
         return _clip01(max(value, 0) / (param * progress)) * pts
     if kind == "rate":
         return _clip01(value / 100) * pts
+    if kind == "lower":  # lower is better: (1 − rate) × pts
+        return (1 - _clip01(value / 100)) * pts
     raise ValueError(f"unknown indicator kind {kind!r}")
 
 
@@ -354,6 +342,7 @@ def quarterly_scorecard(units, year: int, quarter: int, params: dict | None = No
             "unit_name": unit.get("unit_name") or str(unit["unit_key"]),
             "region_code": unit.get("region_code"),
             "unit_kind": unit.get("unit_kind") or "county",
+            "profile": unit.get("profile") or ("department" if unit.get("unit_kind") == "department" else "county"),
             "daily": card["score"],
             "blocks": card["blocks"],
             "items": card["items"],
@@ -397,6 +386,7 @@ def annual_scorecard(units, year: int, params: dict | None = None) -> dict:
             "unit_name": unit.get("unit_name") or str(unit["unit_key"]),
             "region_code": unit.get("region_code"),
             "unit_kind": unit.get("unit_kind") or "county",
+            "profile": unit.get("profile") or ("department" if unit.get("unit_kind") == "department" else "county"),
             "daily": _r(daily),
             "quarterly": [_r(q) for q in quarterly],
             "year_end": card["score"],

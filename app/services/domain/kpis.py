@@ -79,7 +79,7 @@ from app.models.domain import (
     StageRecord,
     Visit,
 )
-from app.services.domain import kpi_parts
+from app.services.domain import kpi_dept, kpi_parts
 from app.services.domain import settings as settings_service
 from app.services.domain.kpi_parts import bulletin_counts, capacity_grade  # noqa: F401  (re-exported)
 from app.services.domain.kpi_parts import report_due as _report_due  # noqa: F401  (seed_items)
@@ -277,6 +277,14 @@ SCORECARD_RATES = {
     "complaint_timely_pct": "complaints_on_time_rate", "complaint_satisfaction_pct": "complaint_satisfaction_rate",
     "issue_timely_pct": "joint_handling_on_time_rate", "assignments_on_time_pct": "assignments_on_time_rate",
 }
+# the 产业链牵头单位 / 要素保障部门 profiles (kpi_dept.py): only present for those departments
+PROFILE_RATES = {
+    "chain_signed_target_pct": "chain_signed_target_rate", "chain_landing_start_pct": "chain_landing_start_rate",
+    "target_library_docking_pct": "target_library_docking_rate",
+    "visit_intake_conversion_pct": "visit_intake_conversion_rate", "info_meeting_pct": "info_meeting_rate",
+    "consult_on_time_pct": "consult_on_time_rate", "capacity_ledger_timely_pct": "capacity_ledger_timely_rate",
+    "escalation_rate_pct": "escalation_rate", "service_rating_pct": "service_rating_rate",
+}
 SCORECARD_COUNTS = {"big_10e8_count": "big_10e8_count", "top_firm_count": "top_firm_count",
                     "big_50e8_count": "big_50e8_count", "start_overdue_count": "start_overdue_count",
                     "red_unrectified_count": "red_unrectified_count", "late_report_count": "late_report_count"}
@@ -293,8 +301,16 @@ def scorecard_inputs(kpi: dict) -> dict:
         unit[key] = None if item["value"] is None else round(item["value"] * 100, 4)
         if item["value"] is None:
             reasons[key] = item.get("reason") or "无记录"
+    for key, src in PROFILE_RATES.items():
+        if src in ind:
+            item = ind[src]
+            unit[key] = None if item["value"] is None else round(item["value"] * 100, 4)
+            if item["value"] is None:
+                reasons[key] = item.get("reason") or "无记录"
     for key, src in SCORECARD_COUNTS.items():
         unit[key] = int(ind[src]["value"] or 0)
+    if "chain_big_count" in ind:
+        unit["chain_big_count"] = int(ind["chain_big_count"]["value"] or 0)
     cap = ind["capacity_index"]
     unit["capacity_grade"] = cap.get("grade")
     unit["capacity_index"] = cap.get("value")
@@ -316,12 +332,21 @@ def unit_scorecard_inputs(session: Session, units: list[dict], year: int, quarte
         key = str(u.get("unit_key") or region or "")
         if not key:
             raise Invalid("考核对象需要 region_code 或 unit_key / each unit needs region_code or unit_key")
+        as_of = clock.now()
         kpi = indicators(session, year, quarter, region_code=region, park_id=u.get("park_id"),
                          chain_code=u.get("chain_code"), unit_key=key, ytd=True, cfg=cfg,
-                         responsible_unit=u.get("responsible_unit"))
+                         responsible_unit=u.get("responsible_unit"), as_of=as_of)
+        kind = u.get("unit_kind") or ("department" if u.get("responsible_unit") else "county")
+        profile, chains = ("county", []) if kind != "department" else kpi_dept.profile_of(session, key)
+        if kind == "department":
+            period = kpi["period"]
+            kpi["indicators"].update(kpi_dept.profile_indicators(
+                session, profile, chains, key, u.get("responsible_unit") or u.get("unit_name") or key, period["year"],
+                dt.datetime.fromisoformat(period["start"]), dt.datetime.fromisoformat(period["end"]), as_of, cfg,
+                kpi["indicators"]))
         row = scorecard_inputs(kpi)
         row.update({"unit_key": key, "unit_name": u.get("unit_name") or key, "region_code": region,
-                    "unit_kind": u.get("unit_kind") or ("department" if u.get("responsible_unit") else "county"),
+                    "unit_kind": kind, "profile": profile, "chains": chains,
                     "responsible_unit": u.get("responsible_unit")})
         row["kpis"] = {k: {f: v.get(f) for f in ("label", "value", "numerator", "denominator", "unit", "reason")}
                        for k, v in kpi["indicators"].items()}

@@ -119,6 +119,15 @@ DEFINITIONS: list[Setting] = [
     # kpi branch: 市直部门 scorecard points, the monthly bulletin's compile day and review limit
     Setting("score.dept_points", _SC["score.dept_points"], "市直部门考核各指标分值(合计应为100)", "分", "points",
             keys=tuple(_SC["score.dept_points"])),
+    # dept branch: the 产业链牵头单位 / 要素保障部门 scorecard points (§4.3 (B)), the chain 招大引强 count for
+    # full points and the capacity-ledger update grace (kpi_dept.py)
+    Setting("score.chain_points", _SC["score.chain_points"], "产业链牵头单位考核各指标分值(合计应为100)", "分",
+            "points", keys=tuple(_SC["score.chain_points"])),
+    Setting("score.factor_points", _SC["score.factor_points"], "要素保障部门考核各指标分值(合计应为100)", "分",
+            "points", keys=tuple(_SC["score.factor_points"])),
+    Setting("score.count_full.chain_big_count", 3, "产业链牵头单位招大引强满分项目数", "个", "int", minimum=1),
+    Setting("kpi.capacity_ledger_due_days", 15, "承载台账半年度更新时限(半年结束后)", "天", "int", minimum=0,
+            group="指标口径"),
     Setting("deadline.monthly.bulletin_day", 6, "月通报编制日(每月,须晚于月报报送截止日)", "日", "int", minimum=2,
             maximum=28, group="时限"),
     Setting("deadline.monthly.bulletin_review", "P5D", "月通报审核编辑时限", "ISO 时长", "duration", group="时限"),
@@ -227,7 +236,7 @@ def _points_value(definition, value):
         if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
             raise _bad(definition, f"{k} 应为非负数字")
         out[k] = float(v)
-    if definition.key in ("score.points", "prereview.criteria_max", "score.dept_points") \
+    if definition.key in ("score.points", "prereview.criteria_max", "score.dept_points", "score.chain_points", "score.factor_points") \
             and abs(sum(out.values()) - 100) > 1e-6:
         raise _bad(definition, f"各指标分值合计应为 100(当前 {sum(out.values()):g})")
     return out
