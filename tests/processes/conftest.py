@@ -31,6 +31,7 @@ from app.models.domain import Chain, Enterprise, Notification, Project, Region, 
 from app.models.runtime import AuditEvent, HumanTask, Instance, Job, MessageSubscription
 from app.services.definitions import deploy, versions
 from app.services.domain import users
+from app.services.domain.queries import LOCAL_TZ
 from app.services.runtime import instances
 from app.services.tasks import forms
 
@@ -60,7 +61,7 @@ def back_to(stage: str) -> dict:
 
 
 def agreement(kind: str = "投资协议") -> dict:
-    today = app_clock.now().date()
+    today = app_clock.now().astimezone(LOCAL_TZ).date()  # a date in 普洱, as the platform's today() (UTC+8)
     return {"agreement": {
         "kind": kind, "sign_date": today.isoformat(), "agreed_investment_wan": 12000,
         "exit_clause": "第十二条:未按约定履约的,甲方有权解除协议并收回优惠政策。",

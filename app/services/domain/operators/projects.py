@@ -30,6 +30,7 @@ from app.models.domain import (
     StageRecord,
     TimelineEvent,
 )
+from app.services.domain.queries import LOCAL_TZ
 from app.services.runtime.service_calls import OperatorContext, operator
 from handlers import dates
 
@@ -318,7 +319,7 @@ def agreement_register(ctx: OperatorContext, project_id: int, agreement: dict) -
     if not isinstance(agreement, dict):
         raise ValueError("agreement 应为字典 / agreement must be a dict")
     p = get_project(ctx, project_id)
-    sign_date = parse_date(agreement.get("sign_date"), "sign_date") or ctx.now.date()
+    sign_date = parse_date(agreement.get("sign_date"), "sign_date") or ctx.now.astimezone(LOCAL_TZ).date()
     bond = agreement.get("bond_wan")
     row = Agreement(project_id=p.id, kind=agreement.get("kind") or "投资协议", sign_date=sign_date,
                     agreed_investment_wan=float(agreement.get("agreed_investment_wan") or p.planned_investment_wan or 0),
