@@ -16,9 +16,9 @@ import datetime as dt
 import re
 
 from app.services.domain import settings
+from app.services.domain.queries import LOCAL_TZ as LOCAL
 from app.services.runtime.service_calls import OperatorContext, operator
 
-LOCAL = dt.timezone(dt.timedelta(hours=8))
 _END_OF_DAY = dt.time(23, 59, 59)
 
 
@@ -42,18 +42,27 @@ def due_in_working_days(start: dt.datetime, days: int, holidays=(), workdays=())
             "late_on": late.isoformat(), "late_at": _end_of(late)}
 
 
+def _each(ctx: OperatorContext, limits, name: str, one) -> dict:
+    """``one(now, limit, holidays, workdays, label)`` for a single limit, or per key of a ``{name: limit}`` dict,
+    with the current ``calendar.*`` settings."""
+    cfg = settings.values(ctx.session)
+    holidays, workdays = cfg["calendar.holidays"], cfg["calendar.workdays"]
+    if isinstance(limits, dict):
+        if not limits:
+            raise ValueError(f"{name} 不能为空 / {name} must name at least one deadline")
+        return {str(k): one(ctx.now, v, holidays, workdays, f"{name}[{k}]") for k, v in limits.items()}
+    return one(ctx.now, limits, holidays, workdays, name)
+
+
+def _working(now: dt.datetime, days, holidays, workdays, name: str) -> dict:
+    return due_in_working_days(now, _count(days, name), holidays, workdays)
+
+
 @operator("working_days_due")
 def working_days_due(ctx: OperatorContext, days) -> dict:
     """Due dates ``days`` working days from now: ``days`` an integer, or ``{name: integer}`` for several
     (→ ``{name: {...}}``). The holiday calendar is the current ``calendar.*`` settings."""
-    cfg = settings.values(ctx.session)
-    holidays, workdays = cfg["calendar.holidays"], cfg["calendar.workdays"]
-    if isinstance(days, dict):
-        if not days:
-            raise ValueError("days 不能为空 / days must name at least one deadline")
-        return {str(k): due_in_working_days(ctx.now, _count(v, f"days[{k}]"), holidays, workdays)
-                for k, v in days.items()}
-    return due_in_working_days(ctx.now, _count(days, "days"), holidays, workdays)
+    return _each(ctx, days, "days", _working)
 
 
 _CALENDAR = re.compile(r"^P(\d+)D$")
@@ -74,10 +83,4 @@ def _due_within(now: dt.datetime, within, holidays, workdays, name: str) -> dict
 def due_within(ctx: OperatorContext, within) -> dict:
     """Like ``working_days_due``, but ``within`` may also be an ISO ``PnD`` (calendar days); a dict names several.
     Each result carries ``unit`` ("工作日" or "日") and ``label`` ("60 个工作日", "15 日") for the task text."""
-    cfg = settings.values(ctx.session)
-    holidays, workdays = cfg["calendar.holidays"], cfg["calendar.workdays"]
-    if isinstance(within, dict):
-        if not within:
-            raise ValueError("within 不能为空 / within must name at least one deadline")
-        return {str(k): _due_within(ctx.now, v, holidays, workdays, f"within[{k}]") for k, v in within.items()}
-    return _due_within(ctx.now, within, holidays, workdays, "within")
+    return _each(ctx, within, "within", _due_within)
