@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,12 +29,16 @@ class RuntimeSettings:
     script_timeout_seconds: float = 2.0
     job_lease_seconds: float = 30.0
     compact_after: int = 40  # finished engine tasks per (sub)workflow before the tree is compacted
+    hot_instances: int = 256  # workflows kept in memory between changes (services.caches.HotInstances); 0: off
+    # check every reuse of a kept workflow against the stored row (the test suite turns it on)
+    hot_verify: bool = field(default_factory=lambda: _bool("INVESTFLOW_HOT_VERIFY"))
 
     @classmethod
     def from_config(cls, config: Config) -> RuntimeSettings:
         return cls(service_retries=config.SERVICE_RETRIES, service_backoff_seconds=config.SERVICE_BACKOFF_SECONDS,
                    script_timeout_seconds=config.SCRIPT_TIMEOUT_SECONDS, job_lease_seconds=config.JOB_LEASE_SECONDS,
-                   compact_after=config.COMPACT_AFTER)
+                   compact_after=config.COMPACT_AFTER, hot_instances=config.HOT_INSTANCES,
+                   hot_verify=config.HOT_VERIFY)
 
 
 class Config:
@@ -56,6 +60,8 @@ class Config:
         self.JOB_LEASE_SECONDS = float(os.environ.get("INVESTFLOW_JOB_LEASE", "30"))
         self.SCRIPT_TIMEOUT_SECONDS = float(os.environ.get("INVESTFLOW_SCRIPT_TIMEOUT", "2"))
         self.COMPACT_AFTER = int(os.environ.get("INVESTFLOW_COMPACT_AFTER", "40"))
+        self.HOT_INSTANCES = int(os.environ.get("INVESTFLOW_HOT_INSTANCES", "256"))
+        self.HOT_VERIFY = _bool("INVESTFLOW_HOT_VERIFY")
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -75,6 +75,19 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
+HOT_PENDING = "hot_pending"  # session.info: instance id -> (row stamp, workflow) saved in this transaction
+
+
+def _drop_hot(session: Session, _transaction) -> None:
+    """Any rollback, a savepoint's included, forgets the workflows saved so far: the rows may not hold them."""
+    session.info.pop(HOT_PENDING, None)
+
+
+def _end_hot(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without publishing (closed, failed)
+        session.info.pop(HOT_PENDING, None)
+
+
 class Database:
     """Engines, sessions, the runtime settings and the per-database caches.
 
@@ -87,7 +100,7 @@ class Database:
 
         self.url = normalize_url(url)
         self.settings = settings or RuntimeSettings()
-        self.caches = Caches()
+        self.caches = Caches(self.settings.hot_instances)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, immediate=True)
@@ -97,6 +110,17 @@ class Database:
             self.read_engine = self.engine
         self.Session = sessionmaker(self.engine, expire_on_commit=False, info={"db": self})
         self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False, info={"db": self})
+        event.listen(self.Session, "after_commit", self._publish_hot)
+        event.listen(self.Session, "after_soft_rollback", _drop_hot)
+        event.listen(self.Session, "after_transaction_end", _end_hot)
+
+    def _publish_hot(self, session: Session) -> None:
+        """The workflows a committed transaction saved join the hot cache (a savepoint's commit waits
+        for its outer transaction)."""
+        if session.get_nested_transaction() is None:
+            pending = session.info.pop(HOT_PENDING, None)
+            if pending:
+                self.caches.hot.publish(pending)
 
     @property
     def dialect(self) -> str:

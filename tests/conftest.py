@@ -11,6 +11,9 @@ from sqlalchemy import create_engine, text
 
 from tests.support import CALLS, FAILURES
 
+# every reuse of a workflow kept in memory between changes is checked against its row (services.caches)
+os.environ.setdefault("INVESTFLOW_HOT_VERIFY", "1")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 MIWG = ROOT.parent / "shared" / "interop" / "miwg"

@@ -90,6 +90,18 @@ class Runner:
     def dump(self) -> str:
         return dump_workflow(self.wf)
 
+    def use_script_engine(self, script_engine) -> None:
+        """Reuse this workflow for another change (the hot cache): scripts run with that change's context."""
+        self.wf.script_engine = script_engine
+
+    def differs_from(self, state: str, restored: Runner) -> str | None:
+        """Why this in-memory workflow is not what ``state`` (and ``restored``, restored from it) hold."""
+        if self.dump() != state:
+            return "its JSON is not the stored JSON (changed after it was saved?)"
+        if compaction.fingerprint(self.wf) != compaction.fingerprint(restored.wf):
+            return "its open state is not the restored one"
+        return None
+
     # -- stepping ----------------------------------------------------------------------------
     def step(self) -> StepResult:
         """Fire due timers and run engine tasks until everything waits; capture service failures."""
@@ -241,12 +253,26 @@ class Runner:
     def data(self) -> dict:
         if self.wf.completed:
             return dict(self.wf.data)
-        tasks = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+        tasks = self._open_tasks(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
         base = dict(self.wf.task_tree.data)
         if tasks:
             latest = max(tasks, key=lambda t: t.last_state_change)
             base.update(latest.data)
         return base
+
+    def _open_tasks(self, state: int, manual: bool | None = None) -> list:
+        """``wf.get_tasks(state=…, manual=…)`` in the tree's order, read from the flat task table when
+        that gives the same answer: no subprocesses (the tree walk descends into them in place) and a
+        tree under SpiffWorkflow's 1,000-deep walk limit. A task that may have open children is itself
+        open or finished, so the tree walk reaches every open task; creation order is the walk's order
+        for the tasks of one workflow only when at most one matches, so more matches take the walk."""
+        wf = self.wf
+        if wf.subprocesses or len(wf.tasks) >= 1000:
+            return wf.get_tasks(state=state) if manual is None else wf.get_tasks(state=state, manual=manual)
+        found = [t for t in wf.tasks.values() if t.state & state and (manual is None or t.task_spec.manual == manual)]
+        if len(found) <= 1:
+            return found
+        return wf.get_tasks(state=state) if manual is None else wf.get_tasks(state=state, manual=manual)
 
     def timers(self) -> list[TimerView]:
         views = (timer_view(task) for task in self.wf.event_manager.tasks.values())
@@ -265,7 +291,7 @@ class Runner:
         return len(self.wf.event_manager.tasks)
 
     def user_tasks(self) -> list[UserTaskView]:
-        return [user_task_view(task) for task in self.wf.get_tasks(state=TaskState.READY, manual=True)]
+        return [user_task_view(task) for task in self._open_tasks(TaskState.READY, manual=True)]
 
     def ready_user_task_ids(self) -> set[str]:
         """Ids of the READY user tasks of the workflow and its subprocesses (a flat scan, no tree walk)."""

@@ -13,8 +13,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import SpiffWorkflow.task as _spiff_task
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -54,6 +55,19 @@ class _TaskId(UUID):
     def __reduce__(self):
         return UUID, (self._text,)
 
+
+def _new_task_id() -> UUID:
+    """A fresh task id that keeps its text, like the restored ones: a workflow kept in memory between
+    changes (the hot cache) dumps the tasks its steps created without formatting their ids each time."""
+    fresh = uuid4()
+    task_id = object.__new__(_TaskId)
+    object.__setattr__(task_id, "int", fresh.int)
+    object.__setattr__(task_id, "is_safe", fresh.is_safe)
+    object.__setattr__(task_id, "_text", UUID.__str__(fresh))
+    return task_id
+
+
+_spiff_task.uuid4 = _new_task_id  # SpiffWorkflow's Task() draws ids from this name only
 
 _restoring = threading.local()
 

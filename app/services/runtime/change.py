@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
-from app.db import database_of
+from app.db import HOT_PENDING, database_of
 from app.engine import Runner, StepResult
 from app.errors import AppError, Conflict, NotFound, StepFailed
 from app.models.runtime import HumanTask, Incident, Instance, Job
@@ -122,11 +122,38 @@ def open_change(session: Session, instance_id: int, actor: str) -> InstanceChang
     if instance is None or instance.id != instance_id:
         instance = lock_instance(session, instance_id)
     ctx = new_context(session, instance, actor)
-    engine = script_engine(ctx, database_of(session).settings.script_timeout_seconds)
-    runner = Runner.restore(instance.state, spec_for_version(session, instance.version_id), engine,
-                            instance.serializer_version)
-    runner.compact_after = database_of(session).settings.compact_after
+    db = database_of(session)
+    engine = script_engine(ctx, db.settings.script_timeout_seconds)
+    runner = db.caches.hot.take(instance.id, _stamp(instance))
+    if runner is not None:
+        if db.settings.hot_verify:
+            _verify_hot(session, instance, runner)
+        runner.use_script_engine(engine)
+    else:
+        runner = Runner.restore(instance.state, spec_for_version(session, instance.version_id), engine,
+                                instance.serializer_version)
+    runner.compact_after = db.settings.compact_after
     return InstanceChange(session, instance, runner, ctx)
+
+
+def _stamp(instance: Instance) -> tuple:
+    """What identifies the stored state of an instance row: every state write bumps ``lock_version``."""
+    return instance.lock_version, instance.version_id, instance.serializer_version
+
+
+def _keep_hot(session: Session, instance: Instance, runner: Runner) -> None:
+    """Offer the saved workflow to the hot cache once this transaction commits (``Database`` events)."""
+    if "db" in session.info:  # a session of a Database, whose events publish it
+        session.info.setdefault(HOT_PENDING, {})[instance.id] = (_stamp(instance), runner)
+
+
+def _verify_hot(session: Session, instance: Instance, runner: Runner) -> None:
+    """Test-suite check: a kept workflow dumps to the stored row and has the open state a restore gives."""
+    restored = Runner.restore(instance.state, spec_for_version(session, instance.version_id), None,
+                              instance.serializer_version)
+    problem = runner.differs_from(instance.state, restored)
+    if problem:
+        raise RuntimeError(f"hot workflow of instance {instance.id} differs from its row: {problem}")
 
 
 def apply_change(session: Session, instance_id: int, actor: str, change: Callable[[InstanceChange], StepResult],
@@ -219,9 +246,11 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
         instance.state, instance.summary, instance.status, instance.updated_at = state, summary, status, now
         instance.ended_at = ended
         session.flush()
-        return
-    _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
-                                    "ended_at": ended})
+    else:
+        _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
+                                        "ended_at": ended})
+    if status not in ("completed", "cancelled"):
+        _keep_hot(session, instance, runner)
 
 
 def _failure(session: Session, unit: InstanceChange, result: StepResult) -> bool:
