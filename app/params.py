@@ -219,8 +219,9 @@ def body_object(body: dict, name: str) -> dict:
 # -- every request -------------------------------------------------------------------------------------------
 def check_request():
     """``before_request``: no NUL / lone surrogate in path, query or form; bounded query values."""
-    from flask import request
+    from flask import request as proxy
 
+    request = proxy._get_current_object()  # one proxy lookup for the attributes below
     check_text(request.path, "路径 / path")
     for key, value in request.args.items(multi=True):
         check_text(key, key)

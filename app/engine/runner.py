@@ -253,26 +253,39 @@ class Runner:
     def data(self) -> dict:
         if self.wf.completed:
             return dict(self.wf.data)
-        tasks = self._open_tasks(TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
         base = dict(self.wf.task_tree.data)
-        if tasks:
-            latest = max(tasks, key=lambda t: t.last_state_change)
+        latest = self._latest_open()
+        if latest is not None:
             base.update(latest.data)
         return base
 
-    def _open_tasks(self, state: int, manual: bool | None = None) -> list:
-        """``wf.get_tasks(state=…, manual=…)`` in the tree's order, read from the flat task table when
-        that gives the same answer: no subprocesses (the tree walk descends into them in place) and a
-        tree under SpiffWorkflow's 1,000-deep walk limit. A task that may have open children is itself
-        open or finished, so the tree walk reaches every open task; creation order is the walk's order
-        for the tasks of one workflow only when at most one matches, so more matches take the walk."""
+    def _latest_open(self):
+        """The open task that changed last (the first in tree order among equals), as ``data`` reads it."""
+        state = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
         wf = self.wf
-        if wf.subprocesses or len(wf.tasks) >= 1000:
-            return wf.get_tasks(state=state) if manual is None else wf.get_tasks(state=state, manual=manual)
-        found = [t for t in wf.tasks.values() if t.state & state and (manual is None or t.task_spec.manual == manual)]
-        if len(found) <= 1:
-            return found
-        return wf.get_tasks(state=state) if manual is None else wf.get_tasks(state=state, manual=manual)
+        if not wf.subprocesses and len(wf.tasks) < 1000:  # the flat table holds what the walk finds
+            found = [t for t in wf.tasks.values() if t.state & state]
+            if not found:
+                return None
+            latest = max(t.last_state_change for t in found)
+            winners = [t for t in found if t.last_state_change == latest]
+            if len(winners) == 1:
+                return winners[0]
+        tasks = wf.get_tasks(state=state)
+        return max(tasks, key=lambda t: t.last_state_change) if tasks else None
+
+    def _ready_user_tasks(self) -> list:
+        """``wf.get_tasks(state=READY, manual=True)`` in the tree's order, read from the flat task table
+        when that gives the same answer: no subprocesses (the tree walk descends into them in place) and
+        a tree under SpiffWorkflow's 1,000-deep walk limit (a task whose children may be open is itself
+        open or finished, so the walk reaches every open task). Creation order is the walk's order only
+        when at most one task matches, so more matches take the walk."""
+        wf = self.wf
+        if not wf.subprocesses and len(wf.tasks) < 1000:
+            found = [t for t in wf.tasks.values() if t.state == TaskState.READY and t.task_spec.manual]
+            if len(found) <= 1:
+                return found
+        return wf.get_tasks(state=TaskState.READY, manual=True)
 
     def timers(self) -> list[TimerView]:
         views = (timer_view(task) for task in self.wf.event_manager.tasks.values())
@@ -291,7 +304,7 @@ class Runner:
         return len(self.wf.event_manager.tasks)
 
     def user_tasks(self) -> list[UserTaskView]:
-        return [user_task_view(task) for task in self._open_tasks(TaskState.READY, manual=True)]
+        return [user_task_view(task) for task in self._ready_user_tasks()]
 
     def ready_user_task_ids(self) -> set[str]:
         """Ids of the READY user tasks of the workflow and its subprocesses (a flat scan, no tree walk)."""

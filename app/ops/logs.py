@@ -54,8 +54,13 @@ def _time() -> str:
 
 def request_line(*, request_id: str, user: str | None, method: str, route: str, path: str, status: int,
                  duration_ms: float) -> None:
-    ACCESS.info({"time": _time(), "kind": "request", "request_id": request_id, "user": user, "method": method,
-                 "route": route, "path": path, "status": status, "duration_ms": round(duration_ms, 2)})
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    # the record is made here rather than by ACCESS.info(): that would walk the stack for the caller's
+    # file and line (findCaller), which an access line never shows — a third of its cost per request
+    ACCESS.handle(ACCESS.makeRecord(ACCESS.name, logging.INFO, __file__, 0, {
+        "time": _time(), "kind": "request", "request_id": request_id, "user": user, "method": method,
+        "route": route, "path": path, "status": status, "duration_ms": round(duration_ms, 2)}, None, None))
 
 
 def job_line(*, request_id: str, job_id: int | None, kind: str, instance_id: int | None, element_id: str | None,

@@ -51,10 +51,17 @@ JOBS_RUN = Counter(f"{PREFIX}_jobs_run", "Job runs by kind and outcome (ok | dro
                    ["kind", "outcome"], registry=LOCAL)
 
 
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple] = {}  # labels -> (counter child, histogram child)
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    labels = (route, method, str(status))
-    HTTP_REQUESTS.labels(*labels).inc()
-    HTTP_LATENCY.labels(*labels).observe(seconds)
+    children = _REQUEST_CHILDREN.get((route, method, status))
+    if children is None:  # route templates × methods × statuses: a bounded set
+        labels = (route, method, str(status))
+        children = _REQUEST_CHILDREN[(route, method, status)] = (HTTP_REQUESTS.labels(*labels),
+                                                                 HTTP_LATENCY.labels(*labels))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def job_outcome(kind: str, outcome: str) -> None:

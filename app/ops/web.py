@@ -17,8 +17,8 @@ def _db():
     return current_app.extensions["db"]
 
 
-def _user_name() -> str | None:
-    user = g.get("user") or g.get("_web_user")
+def _user_name(state) -> str | None:
+    user = state.get("user") or state.get("_web_user")
     return getattr(user, "username", None)
 
 
@@ -27,21 +27,24 @@ def init_app(app) -> None:
 
     @app.before_request
     def _ops_begin():
-        g._ops_started = time.perf_counter()
-        g.request_id = context.accept(request.headers.get("X-Request-Id"))
-        g._ops_token = context.REQUEST_ID.set(g.request_id)
+        state = g._get_current_object()  # one proxy lookup instead of one per attribute
+        state._ops_started = time.perf_counter()
+        state.request_id = context.accept(request.headers.get("X-Request-Id"))
+        state._ops_token = context.REQUEST_ID.set(state.request_id)
 
     @app.after_request
     def _ops_finish(response):
-        started = g.pop("_ops_started", None)
-        request_id = g.get("request_id")
+        state, req = g._get_current_object(), request._get_current_object()
+        started = state.pop("_ops_started", None)
+        request_id = state.get("request_id")
         if started is None or request_id is None:  # a hook before ours failed: nothing to time
             return response
         seconds = time.perf_counter() - started
-        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-        metrics.observe_request(route, request.method, response.status_code, seconds)
-        logs.request_line(request_id=request_id, user=_user_name(), method=request.method, route=route,
-                          path=request.path, status=response.status_code, duration_ms=seconds * 1000)
+        route = req.url_rule.rule if req.url_rule is not None else "<unmatched>"
+        status = response.status_code
+        metrics.observe_request(route, req.method, status, seconds)
+        logs.request_line(request_id=request_id, user=_user_name(state), method=req.method, route=route,
+                          path=req.path, status=status, duration_ms=seconds * 1000)
         response.headers["X-Request-Id"] = request_id
         return response
 
