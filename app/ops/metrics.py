@@ -132,6 +132,15 @@ class DatabaseCollector:
         for process, count in deploys:
             deployed.add_metric([process], count)
         yield deployed
+        hot = self.db.caches.hot
+        reuse = CounterMetricFamily(f"{PREFIX}_hot_instances",
+                                    "Changes that reused the workflow this process kept in memory (hit) or "
+                                    "restored it from its row (miss); this process only", labels=["outcome"])
+        reuse.add_metric(["hit"], hot.hits)
+        reuse.add_metric(["miss"], hot.misses)
+        yield reuse
+        yield GaugeMetricFamily(f"{PREFIX}_hot_instances_kept", "Workflows this process keeps in memory",
+                                value=len(hot))
 
 
 class _Local:

@@ -77,6 +77,22 @@ def test_deploys_instances_and_open_tasks_follow_the_database(factory, scrape):
     assert sample(text, "investflow_tasks_open", process="onboarding") == 1
 
 
+def test_hot_instance_reuse_is_counted(factory, scrape):
+    factory.deploy_onboarding()
+    before = scrape()
+    hits0 = sample(before, "investflow_hot_instances_total", outcome="hit")
+    inst = factory.start()
+    factory.complete(factory.open_tasks(inst["id"])["ut1"], {"project_name": "甲", "amount_wan": 1})
+    text = scrape()
+    assert sample(text, "investflow_hot_instances_total", outcome="hit") == hits0 + 1
+    assert sample(text, "investflow_hot_instances_kept") == 1
+    factory.db.caches.hot.clear()
+    factory.complete(factory.open_tasks(inst["id"])["ut2"], {"project_name": "甲", "amount_wan": 1})
+    text = scrape()
+    assert sample(text, "investflow_hot_instances_total", outcome="miss") >= 1
+    assert sample(text, "investflow_hot_instances_total", outcome="hit") == hits0 + 1
+
+
 def test_due_jobs_lag_job_runs_lights_and_incidents(factory, clock, scrape):
     factory.deploy_onboarding()
     factory.start()
