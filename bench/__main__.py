@@ -1,7 +1,8 @@
 """make bench: platform costs as ratios against raw SpiffWorkflow measured in the same run.
 
 Prints: request cycle (restore + complete + serialize) raw vs through the HTTP API on a real server
-with a SQLite file holding 5,000 active instances (``INVESTFLOW_BENCH_ACTIVE``); instance start throughput; stored JSON bytes per instance vs SpiffWorkflow's full
+with a SQLite file holding 5,000 active instances (``INVESTFLOW_BENCH_ACTIVE``), then the same on
+PostgreSQL (part ``cycle-pg``); instance start throughput; stored JSON bytes per instance vs SpiffWorkflow's full
 serialization; timer lag p50/p99 with the default sweep interval; due-job throughput with 1 and 3
 worker processes on PostgreSQL (skipped with a reason when unreachable).
 """
@@ -173,11 +174,14 @@ def request_cycle(server: Server) -> tuple[float, float, float]:
     return statistics.median(raws), statistics.median(apis), statistics.median(rates)
 
 
-def print_cycle(server: Server, raw_s: float, api_s: float, start_rate: float, filled: float) -> None:
+def print_cycle(server: Server, raw_s: float, api_s: float, start_rate: float, filled: float,
+                backend: str = "SQLite file") -> None:
+    hot = server.db.caches.hot
     print(f"== request cycle: restore + complete one user task + serialize (7-user-task model), "
           f"{active_count(server)} active instances in the database (filled in {filled:.0f} s) ==")
     print(f"raw SpiffWorkflow (full JSON)      : {raw_s * 1000:7.2f} ms median")
-    print(f"HTTP API, waitress, SQLite file    : {api_s * 1000:7.2f} ms median")
+    print(f"HTTP API, waitress, {backend:14s} : {api_s * 1000:7.2f} ms median   "
+          f"(hot instances: {hot.hits} reused, {hot.misses} restored)")
     print(f"ratio API / raw                    : {api_s / raw_s:7.2f}x   (target ≤ 1.5x)")
     print(f"instance start throughput (API)    : {start_rate:7.1f} starts/s")
 
@@ -298,11 +302,29 @@ def _setup() -> None:
 
 
 def run_request_cycle() -> None:
-    tmp = tempfile.mkdtemp()
-    server = Server(f"sqlite:///{tmp}/bench.db")
+    _request_cycle_parts(Server(f"sqlite:///{tempfile.mkdtemp()}/bench.db"), "SQLite file")
+
+
+def run_request_cycle_pg() -> None:
+    """The same parts on a scratch PostgreSQL database (skipped with a reason when it is unreachable)."""
+    from bench.scale import _pg_admin, _pg_database, _pg_drop
+
+    admin = _pg_admin()
+    if isinstance(admin, str):
+        print(f"request cycle on PostgreSQL        : {admin}")
+        return
+    eng, admin_url = admin
+    name, url = _pg_database(eng, admin_url, "cycle")
+    try:
+        _request_cycle_parts(Server(url), "PostgreSQL")
+    finally:
+        _pg_drop(eng, name)
+
+
+def _request_cycle_parts(server: Server, backend: str) -> None:
     filled = populate(server)
     raw_s, api_s, start_rate = request_cycle(server)
-    print_cycle(server, raw_s, api_s, start_rate, filled)
+    print_cycle(server, raw_s, api_s, start_rate, filled, backend)
     stored, full, avg = stored_bytes(server)
     print(f"stored instance JSON               : {stored} bytes (avg {avg:.0f}) vs SpiffWorkflow full {full} bytes"
           f" → {stored / full:.2f}x")
@@ -317,6 +339,7 @@ def run_request_cycle() -> None:
     p50, p99, count = timer_lag(server)
     print(f"timer lag (due → fired), {count} timers : p50 {p50:.2f} s, p99 {p99:.2f} s   (target p99 ≤ 2 s)")
     server.stop()
+    server.db.dispose()
 
 
 def run_inbox() -> None:
@@ -350,7 +373,7 @@ def run_sweep() -> None:
     print("(target ≥ 200 jobs/s with 1 and with 3 workers)")
 
 
-PARTS = {"cycle": run_request_cycle, "inbox": run_inbox, "sweep": run_sweep}
+PARTS = {"cycle": run_request_cycle, "cycle-pg": run_request_cycle_pg, "inbox": run_inbox, "sweep": run_sweep}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -216,3 +216,27 @@ def test_size_zero_keeps_nothing(factory, db):
         db.caches.hot.size = 256
     with db.read_scope() as s:
         assert s.scalar(select(Instance.lock_version).where(Instance.id == inst["id"])) == 1
+
+
+def test_only_save_change_writes_an_instance_state():
+    """The cache's safety rests on this: every write of ``instance.state`` bumps the lock version, and
+    the one statement that writes it (change._UPDATE_INSTANCE) does. A new writer must go through it."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "app"
+    writers = re.compile(r"(update\((Instance|_T)\b|Instance\.__table__\.update\(|UPDATE\s+instance\b)", re.I)
+    found = []
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for match in writers.finditer(text):
+            end = text.find("\n\n", match.end())  # the statement and what chains on it, to the next blank line
+            statement = text[match.start():end if end > 0 else len(text)]
+            if re.search(r"\bstate\s*=(?!=)", statement):
+                found.append(f"{path.relative_to(root)}:{text.count(chr(10), 0, match.start()) + 1}")
+    assert found == ["services/runtime/change.py:" + str(_update_line(root / "services/runtime/change.py"))], found
+
+
+def _update_line(path) -> int:
+    text = path.read_text(encoding="utf-8")
+    return text.count("\n", 0, text.index("_UPDATE_INSTANCE = (update(_T)")) + 1
