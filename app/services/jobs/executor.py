@@ -31,6 +31,7 @@ from app.models.runtime import Incident, Instance, Job
 from app.ops.jobs import job_run
 from app.services import audit
 from app.services.jobs.kinds import apply_job
+from app.services.runtime import projections
 from app.services.runtime.change import (
     InstanceChange,
     adopt_prelock,
@@ -119,27 +120,56 @@ def _load(session: Session, job_ids: list[int]) -> list[dict]:
 def _run_fast(db, job_ids: list[int]) -> int:
     with db.session_scope() as session:
         audit.buffer(session)  # the batch's audit events: one INSERT before the commit
-        jobs = _load(session, job_ids)
-        ordered = [j["id"] for j in jobs]
-        taken, locked = _take_first(session, jobs)
-        ran = 0
-        for index, row in enumerate(jobs):
-            job = Job(**row)  # a transient snapshot: the row itself is deleted below
-            try:
-                if job.id in taken:  # taken with the batch: hand the change its locked instance row
-                    if job.instance_id in locked:
-                        adopt_prelock(session, locked.pop(job.instance_id))
-                elif not _take(session, job):
-                    continue
-                with job_run(job, observe_failure=False):
-                    apply_job(session, job)
-            except Exception as exc:  # no after_rollback hook here: the careful path runs the job again
-                raise _Failed(ordered, index) from exc
-            finally:
-                release_prelock(session)
-            ran += 1
+        try:
+            jobs = _load(session, job_ids)
+            taken, locked = _take_first(session, jobs)
+            ran = _apply_all(session, jobs, taken, locked)
+        finally:
+            projections.end_batch(session)
         audit.flush(session)
         return ran
+
+
+def _apply_all(session: Session, jobs: list[dict], taken: set[int], locked: dict[int, Instance]) -> int:
+    """The fast path's loop, in one transaction that holds (PostgreSQL: ``locked``; SQLite: the
+    database's write lock) the locks of every instance it reads beforehand."""
+    ordered = [j["id"] for j in jobs]
+    # open task rows of the instances already locked: one query instead of one per change
+    projections.prefetch_open_tasks(session, locked if not _sqlite(session) else
+                                    [j["instance_id"] for j in jobs if j["instance_id"] is not None])
+    ran = 0
+    for index, row in enumerate(jobs):
+        job = _job_snapshot(row)  # the row itself is deleted below
+        try:
+            if job.id in taken:  # taken with the batch: hand the change its locked instance row
+                if job.instance_id in locked:
+                    adopt_prelock(session, locked.pop(job.instance_id))
+            elif not _take(session, job):
+                continue
+            if job.kind == "timer" and job.instance_id is not None and job.task_id:
+                projections.timer_row_consumed(session, job.instance_id, job.task_id)
+            with job_run(job, observe_failure=False):
+                apply_job(session, job)
+        except Exception as exc:  # no after_rollback hook here: the careful path runs the job again
+            raise _Failed(ordered, index) from exc
+        finally:
+            release_prelock(session)
+        ran += 1
+    return ran
+
+
+_NEW_JOB = Job.__mapper__.class_manager.new_instance
+
+
+def _job_snapshot(row: dict) -> Job:
+    """A transient Job holding the loaded row's values, without the ORM's change tracking of ``Job(**row)``."""
+    job = _NEW_JOB()
+    job.__dict__.update(row)
+    return job
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 _T, _J = Instance.__table__, Job.__table__
@@ -163,7 +193,7 @@ def _take_first(session: Session, jobs: list[dict]) -> tuple[set[int], dict[int,
     """On PostgreSQL, take every job of the batch that is the first of its instance in one statement;
     returns the job ids taken and the locked instance rows. The later jobs of an instance are taken
     one by one (``_take``) after the change before them, which may have rewritten their rows."""
-    if session.get_bind().dialect.name == "sqlite":
+    if _sqlite(session):
         return set(), {}
     first, seen = [], set()
     for row in jobs:
