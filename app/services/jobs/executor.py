@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 
 from sqlalchemy import BigInteger, bindparam, column, delete, insert, or_, select, text, update
@@ -65,14 +66,26 @@ def acquire(db, owner: str, limit: int = 50, now: dt.datetime | None = None) -> 
                             .values(lease_owner=token, lease_until=lease_until)
                             .execution_options(synchronize_session=False))
             return list(session.scalars(select(Job.id).where(Job.lease_owner == token)))
-        rows = session.scalars(select(Job).where(Job.due_at <= now, free, runnable).order_by(Job.due_at)
-                               .limit(limit).with_for_update(skip_locked=True)).all()
-        for job in rows:
-            job.lease_owner, job.lease_until = token, lease_until
-        return [j.id for j in rows]
+        # one statement: lock the due rows no other worker holds, lease them, return them in due order
+        picked = (select(Job.id).where(Job.due_at <= now, free, runnable).order_by(Job.due_at).limit(limit)
+                  .with_for_update(skip_locked=True))
+        rows = session.execute(update(Job).where(Job.id.in_(picked.scalar_subquery()))
+                               .values(lease_owner=token, lease_until=lease_until)
+                               .returning(Job.id, Job.due_at).execution_options(synchronize_session=False)).all()
+        return [job_id for job_id, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
 
 
-BATCH_SIZE = 20  # jobs applied in one transaction (one commit)
+# Jobs applied in one transaction (one commit). A batch's instances stay locked until its commit, so
+# its size follows the measured cost per job: about BATCH_SECONDS of work, between MIN_BATCH and
+# MAX_BATCH jobs (a loaded machine gets smaller batches, an idle one larger ones).
+BATCH_SIZE, MIN_BATCH, MAX_BATCH, BATCH_SECONDS = 20, 5, 100, 0.2
+
+
+def next_batch_size(jobs: int, seconds: float) -> int:
+    """The size of the next batch after one of ``jobs`` jobs took ``seconds``."""
+    if jobs <= 0 or seconds <= 0:
+        return BATCH_SIZE
+    return max(MIN_BATCH, min(MAX_BATCH, int(BATCH_SECONDS * jobs / seconds)))
 
 
 class _Failed(Exception):
@@ -288,19 +301,23 @@ def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int 
     """Run every job due now (repeating while new ones become due); return how many ran."""
     owner = worker_id or worker_name()
     clock.refresh()
-    ran = 0
+    ran, size = 0, BATCH_SIZE
     for _ in range(max_rounds):
         ids = acquire(db, owner, limit)
         if not ids:
             break
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[start:start + BATCH_SIZE]
+        start = 0
+        while start < len(ids):
+            chunk = ids[start:start + size]
+            start += len(chunk)
+            began = time.perf_counter()
             try:
                 ran += run_batch(db, chunk)
             except Exception as exc:  # a job whose transaction cannot even be opened must not stop the sweep
                 log.exception("jobs %s failed", chunk)
                 for job_id in chunk:
                     _record_failure(db, job_id, exc)
+            size = next_batch_size(len(chunk), time.perf_counter() - began)
     return ran
 
 
