@@ -298,26 +298,27 @@ def _put_back(session: Session, db, row: dict, exc: Exception) -> None:
 
 
 def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int = 100) -> int:
-    """Run every job due now (repeating while new ones become due); return how many ran."""
+    """Run every job due now (repeating while new ones become due); return how many ran.
+
+    Each round leases one batch (at most ``limit`` jobs) and applies it, so several workers share the
+    due jobs batch by batch and none holds leases it will not reach soon. At most ``limit * max_rounds``
+    jobs are leased per call (a guard against jobs that keep making new due jobs)."""
     owner = worker_id or worker_name()
     clock.refresh()
-    ran, size = 0, BATCH_SIZE
-    for _ in range(max_rounds):
-        ids = acquire(db, owner, limit)
+    ran, size, budget = 0, BATCH_SIZE, limit * max_rounds
+    while budget > 0:
+        ids = acquire(db, owner, min(limit, size, budget))
         if not ids:
             break
-        start = 0
-        while start < len(ids):
-            chunk = ids[start:start + size]
-            start += len(chunk)
-            began = time.perf_counter()
-            try:
-                ran += run_batch(db, chunk)
-            except Exception as exc:  # a job whose transaction cannot even be opened must not stop the sweep
-                log.exception("jobs %s failed", chunk)
-                for job_id in chunk:
-                    _record_failure(db, job_id, exc)
-            size = next_batch_size(len(chunk), time.perf_counter() - began)
+        budget -= len(ids)
+        began = time.perf_counter()
+        try:
+            ran += run_batch(db, ids)
+        except Exception as exc:  # a job whose transaction cannot even be opened must not stop the sweep
+            log.exception("jobs %s failed", ids)
+            for job_id in ids:
+                _record_failure(db, job_id, exc)
+        size = next_batch_size(len(ids), time.perf_counter() - began)
     return ran
 
 
