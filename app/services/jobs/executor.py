@@ -300,25 +300,33 @@ def _put_back(session: Session, db, row: dict, exc: Exception) -> None:
 def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int = 100) -> int:
     """Run every job due now (repeating while new ones become due); return how many ran.
 
-    Each round leases one batch (at most ``limit`` jobs) and applies it, so several workers share the
-    due jobs batch by batch and none holds leases it will not reach soon. At most ``limit * max_rounds``
-    jobs are leased per call (a guard against jobs that keep making new due jobs)."""
+    Jobs are leased one batch (at most ``limit`` jobs) at a time, and the next batch is leased before
+    the current one runs: several workers share the due jobs batch by batch, a worker always holds
+    leased work while jobs remain, and a killed worker's leases (at most two batches) wait for their
+    expiry. At most ``limit * max_rounds`` jobs are leased per call (a guard against jobs that keep
+    making new due jobs)."""
     owner = worker_id or worker_name()
     clock.refresh()
     ran, size, budget = 0, BATCH_SIZE, limit * max_rounds
-    while budget > 0:
-        ids = acquire(db, owner, min(limit, size, budget))
-        if not ids:
-            break
+
+    def lease() -> list[int]:
+        nonlocal budget
+        ids = acquire(db, owner, min(limit, size, budget)) if budget > 0 else []
         budget -= len(ids)
+        return ids
+
+    batch = lease()
+    while batch:
+        ahead = lease()
         began = time.perf_counter()
         try:
-            ran += run_batch(db, ids)
+            ran += run_batch(db, batch)
         except Exception as exc:  # a job whose transaction cannot even be opened must not stop the sweep
-            log.exception("jobs %s failed", ids)
-            for job_id in ids:
+            log.exception("jobs %s failed", batch)
+            for job_id in batch:
                 _record_failure(db, job_id, exc)
-        size = next_batch_size(len(ids), time.perf_counter() - began)
+        size = next_batch_size(len(batch), time.perf_counter() - began)
+        batch = ahead or lease()  # jobs the batch made due (messages, starts) run in this call too
     return ran
 
 
