@@ -1,12 +1,14 @@
 """Durable jobs: leased by any number of workers, each applied exactly once (rule 6).
 
-A worker leases due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional UPDATE under
-SQLite's serial writer lock), then applies them in batches of BATCH_SIZE, one transaction (one
-commit) per batch. Each job first deletes its row *conditioned on the lease it was loaded with*,
+A worker leases due rows one batch at a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional
+UPDATE under SQLite's serial writer lock; the next batch is leased before the current one runs) and
+applies each batch in one transaction (one commit); the batch size follows the measured cost per job
+(``next_batch_size``). Each job first deletes its row *conditioned on the lease it was loaded with*,
 under its instance's lock; the delete and the state change commit together, so a job whose lease
 expired and was re-taken by another worker is applied by exactly one of them — the loser's delete
 matches nothing. The fast path (``run_batch``) takes a batch's first job per instance in one
-statement on PostgreSQL and writes the batch's audit events in one INSERT; a job that raises rolls
+statement on PostgreSQL, reads the batch's open task rows in one query, tells the projections which
+timer rows its jobs consumed and writes the batch's audit events in one INSERT; a job that raises rolls
 the batch back and is run alone on the careful path (``_run_careful``, a savepoint per job).
 """
 
