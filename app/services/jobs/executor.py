@@ -1,12 +1,14 @@
 """Durable jobs: leased by any number of workers, each applied exactly once (rule 6).
 
-A worker leases due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional UPDATE under
-SQLite's serial writer lock), then applies them in batches of BATCH_SIZE, one transaction (one
-commit) per batch. Each job first deletes its row *conditioned on the lease it was loaded with*,
+A worker leases due rows one batch at a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; one conditional
+UPDATE under SQLite's serial writer lock; the next batch is leased before the current one runs) and
+applies each batch in one transaction (one commit); the batch size follows the measured cost per job
+(``next_batch_size``). Each job first deletes its row *conditioned on the lease it was loaded with*,
 under its instance's lock; the delete and the state change commit together, so a job whose lease
 expired and was re-taken by another worker is applied by exactly one of them — the loser's delete
 matches nothing. The fast path (``run_batch``) takes a batch's first job per instance in one
-statement on PostgreSQL and writes the batch's audit events in one INSERT; a job that raises rolls
+statement on PostgreSQL, reads the batch's open task rows in one query, tells the projections which
+timer rows its jobs consumed and writes the batch's audit events in one INSERT; a job that raises rolls
 the batch back and is run alone on the careful path (``_run_careful``, a savepoint per job).
 """
 
@@ -16,6 +18,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 
 from sqlalchemy import BigInteger, bindparam, column, delete, insert, or_, select, text, update
@@ -31,6 +34,7 @@ from app.models.runtime import Incident, Instance, Job
 from app.ops.jobs import job_run
 from app.services import audit
 from app.services.jobs.kinds import apply_job
+from app.services.runtime import projections
 from app.services.runtime.change import (
     InstanceChange,
     adopt_prelock,
@@ -64,14 +68,26 @@ def acquire(db, owner: str, limit: int = 50, now: dt.datetime | None = None) -> 
                             .values(lease_owner=token, lease_until=lease_until)
                             .execution_options(synchronize_session=False))
             return list(session.scalars(select(Job.id).where(Job.lease_owner == token)))
-        rows = session.scalars(select(Job).where(Job.due_at <= now, free, runnable).order_by(Job.due_at)
-                               .limit(limit).with_for_update(skip_locked=True)).all()
-        for job in rows:
-            job.lease_owner, job.lease_until = token, lease_until
-        return [j.id for j in rows]
+        # one statement: lock the due rows no other worker holds, lease them, return them in due order
+        picked = (select(Job.id).where(Job.due_at <= now, free, runnable).order_by(Job.due_at).limit(limit)
+                  .with_for_update(skip_locked=True))
+        rows = session.execute(update(Job).where(Job.id.in_(picked.scalar_subquery()))
+                               .values(lease_owner=token, lease_until=lease_until)
+                               .returning(Job.id, Job.due_at).execution_options(synchronize_session=False)).all()
+        return [job_id for job_id, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
 
 
-BATCH_SIZE = 20  # jobs applied in one transaction (one commit)
+# Jobs applied in one transaction (one commit). A batch's instances stay locked until its commit, so
+# its size follows the measured cost per job: about BATCH_SECONDS of work, between MIN_BATCH and
+# MAX_BATCH jobs (a loaded machine gets smaller batches, an idle one larger ones).
+BATCH_SIZE, MIN_BATCH, MAX_BATCH, BATCH_SECONDS = 20, 5, 100, 0.2
+
+
+def next_batch_size(jobs: int, seconds: float) -> int:
+    """The size of the next batch after one of ``jobs`` jobs took ``seconds``."""
+    if jobs <= 0 or seconds <= 0:
+        return BATCH_SIZE
+    return max(MIN_BATCH, min(MAX_BATCH, int(BATCH_SECONDS * jobs / seconds)))
 
 
 class _Failed(Exception):
@@ -119,27 +135,56 @@ def _load(session: Session, job_ids: list[int]) -> list[dict]:
 def _run_fast(db, job_ids: list[int]) -> int:
     with db.session_scope() as session:
         audit.buffer(session)  # the batch's audit events: one INSERT before the commit
-        jobs = _load(session, job_ids)
-        ordered = [j["id"] for j in jobs]
-        taken, locked = _take_first(session, jobs)
-        ran = 0
-        for index, row in enumerate(jobs):
-            job = Job(**row)  # a transient snapshot: the row itself is deleted below
-            try:
-                if job.id in taken:  # taken with the batch: hand the change its locked instance row
-                    if job.instance_id in locked:
-                        adopt_prelock(session, locked.pop(job.instance_id))
-                elif not _take(session, job):
-                    continue
-                with job_run(job, observe_failure=False):
-                    apply_job(session, job)
-            except Exception as exc:  # no after_rollback hook here: the careful path runs the job again
-                raise _Failed(ordered, index) from exc
-            finally:
-                release_prelock(session)
-            ran += 1
+        try:
+            jobs = _load(session, job_ids)
+            taken, locked = _take_first(session, jobs)
+            ran = _apply_all(session, jobs, taken, locked)
+        finally:
+            projections.end_batch(session)
         audit.flush(session)
         return ran
+
+
+def _apply_all(session: Session, jobs: list[dict], taken: set[int], locked: dict[int, Instance]) -> int:
+    """The fast path's loop, in one transaction that holds (PostgreSQL: ``locked``; SQLite: the
+    database's write lock) the locks of every instance it reads beforehand."""
+    ordered = [j["id"] for j in jobs]
+    # open task rows of the instances already locked: one query instead of one per change
+    projections.prefetch_open_tasks(session, locked if not _sqlite(session) else
+                                    [j["instance_id"] for j in jobs if j["instance_id"] is not None])
+    ran = 0
+    for index, row in enumerate(jobs):
+        job = _job_snapshot(row)  # the row itself is deleted below
+        try:
+            if job.id in taken:  # taken with the batch: hand the change its locked instance row
+                if job.instance_id in locked:
+                    adopt_prelock(session, locked.pop(job.instance_id))
+            elif not _take(session, job):
+                continue
+            if job.kind == "timer" and job.instance_id is not None and job.task_id:
+                projections.timer_row_consumed(session, job.instance_id, job.task_id)
+            with job_run(job, observe_failure=False):
+                apply_job(session, job)
+        except Exception as exc:  # no after_rollback hook here: the careful path runs the job again
+            raise _Failed(ordered, index) from exc
+        finally:
+            release_prelock(session)
+        ran += 1
+    return ran
+
+
+_NEW_JOB = Job.__mapper__.class_manager.new_instance
+
+
+def _job_snapshot(row: dict) -> Job:
+    """A transient Job holding the loaded row's values, without the ORM's change tracking of ``Job(**row)``."""
+    job = _NEW_JOB()
+    job.__dict__.update(row)
+    return job
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 _T, _J = Instance.__table__, Job.__table__
@@ -163,7 +208,7 @@ def _take_first(session: Session, jobs: list[dict]) -> tuple[set[int], dict[int,
     """On PostgreSQL, take every job of the batch that is the first of its instance in one statement;
     returns the job ids taken and the locked instance rows. The later jobs of an instance are taken
     one by one (``_take``) after the change before them, which may have rewritten their rows."""
-    if session.get_bind().dialect.name == "sqlite":
+    if _sqlite(session):
         return set(), {}
     first, seen = [], set()
     for row in jobs:
@@ -255,22 +300,35 @@ def _put_back(session: Session, db, row: dict, exc: Exception) -> None:
 
 
 def run_due(db, worker_id: str | None = None, limit: int = 200, max_rounds: int = 100) -> int:
-    """Run every job due now (repeating while new ones become due); return how many ran."""
+    """Run every job due now (repeating while new ones become due); return how many ran.
+
+    Jobs are leased one batch (at most ``limit`` jobs) at a time, and the next batch is leased before
+    the current one runs: several workers share the due jobs batch by batch, a worker always holds
+    leased work while jobs remain, and a killed worker's leases (at most two batches) wait for their
+    expiry. At most ``limit * max_rounds`` jobs are leased per call (a guard against jobs that keep
+    making new due jobs)."""
     owner = worker_id or worker_name()
     clock.refresh()
-    ran = 0
-    for _ in range(max_rounds):
-        ids = acquire(db, owner, limit)
-        if not ids:
-            break
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[start:start + BATCH_SIZE]
-            try:
-                ran += run_batch(db, chunk)
-            except Exception as exc:  # a job whose transaction cannot even be opened must not stop the sweep
-                log.exception("jobs %s failed", chunk)
-                for job_id in chunk:
-                    _record_failure(db, job_id, exc)
+    ran, size, budget = 0, BATCH_SIZE, limit * max_rounds
+
+    def lease() -> list[int]:
+        nonlocal budget
+        ids = acquire(db, owner, min(limit, size, budget)) if budget > 0 else []
+        budget -= len(ids)
+        return ids
+
+    batch = lease()
+    while batch:
+        ahead = lease()
+        began = time.perf_counter()
+        try:
+            ran += run_batch(db, batch)
+        except Exception as exc:  # a job whose transaction cannot even be opened must not stop the sweep
+            log.exception("jobs %s failed", batch)
+            for job_id in batch:
+                _record_failure(db, job_id, exc)
+        size = next_batch_size(len(batch), time.perf_counter() - began)
+        batch = ahead or lease()  # jobs the batch made due (messages, starts) run in this call too
     return ran
 
 

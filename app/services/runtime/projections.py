@@ -42,19 +42,58 @@ def signatures(timers, waiting: list[str]) -> dict:
             "_messages": sorted(waiting)}
 
 
+# -- a batch of changes under locks taken together (the job sweep) ----------------------------
+# The sweep locks a batch's instances in one statement and then changes them one after the other in
+# the same transaction. It may read their open task rows in one query beforehand (each instance's
+# entry serves the first change of that instance only: sync_tasks pops it) and tell which timer rows
+# its jobs deleted (their rows need no DELETE or UPDATE when the change removes or moves the timer).
+_PREFETCHED, _CONSUMED = "open_task_rows", "consumed_timer_rows"
+_OPEN_TASKS_OF = select(_HT).where(_HT.c.instance_id.in_(bindparam("ids", expanding=True)), _HT.c.state == "open")
+
+
+def prefetch_open_tasks(session: Session, instance_ids) -> None:
+    """Read the open task rows of instances this transaction holds locked, for their next change.
+
+    Only rows of locked instances: what ``sync_tasks`` compares (due, warning, element, name, lane,
+    forms, stage, tier) and which rows are open change only under the instance's lock."""
+    ids = sorted(set(instance_ids))
+    rows: dict[int, dict[str, dict]] = {i: {} for i in ids}
+    if ids:
+        for row in session.connection().execute(_OPEN_TASKS_OF, {"ids": ids}).mappings():
+            rows[row["instance_id"]][row["id"]] = dict(row)
+    session.info[_PREFETCHED] = rows
+
+
+def timer_row_consumed(session: Session, instance_id: int, task_id: str) -> None:
+    """This transaction deleted the timer job row of ``task_id`` (the sweep took the job to fire it)."""
+    session.info.setdefault(_CONSUMED, set()).add((instance_id, task_id))
+
+
+def end_batch(session: Session) -> None:
+    session.info.pop(_PREFETCHED, None)
+    session.info.pop(_CONSUMED, None)
+
+
+def _prefetched(session: Session, instance_id: int) -> dict[str, dict] | None:
+    cache = session.info.get(_PREFETCHED)
+    return None if cache is None else cache.pop(instance_id, None)
+
+
 def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: bool,
                known_open: set[str] | None = None) -> list[SimpleNamespace]:
     """Bring the instance's open task rows in step with the engine; returns the open rows.
 
     ``known_open``: the ids whose rows are open when the engine result is all that is needed (the
     change path knows them from the workflow it restored: the projection of the previous change).
-    Then only rows that stay open are read (none in a sequential flow), rows that left are closed
-    by id, new ones inserted. Without it every open row of the instance is read and diffed (doctor
-    repair, migration). The returned objects are transient snapshots for the response.
+    Then only rows that stay open are read (none in a sequential flow; none at all when the sweep
+    prefetched them), rows that left are closed by id, new ones inserted. Without it every open row
+    of the instance is read and diffed (doctor repair, migration). The returned objects are
+    transient snapshots for the response.
     """
     ready = {v.id: v for v in views}
     conn = session.connection()
     now = clock.now()
+    prefetched = _prefetched(session, instance.id)  # consumed by this change whichever branch runs
     if new:
         open_rows, gone = {}, []
     elif known_open is None:
@@ -63,8 +102,11 @@ def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: 
         gone = [task_id for task_id in open_rows if task_id not in ready]
     else:
         kept = [task_id for task_id in ready if task_id in known_open]
-        open_rows = {row["id"]: dict(row) for row in conn.execute(_OPEN_TASKS_BY_ID, {"ids": kept})
-                     .mappings()} if kept else {}
+        if prefetched is not None:
+            open_rows = {task_id: prefetched[task_id] for task_id in kept if task_id in prefetched}
+        else:
+            open_rows = {row["id"]: dict(row) for row in conn.execute(_OPEN_TASKS_BY_ID, {"ids": kept})
+                         .mappings()} if kept else {}
         gone = sorted(task_id for task_id in known_open if task_id not in ready)
     if gone:
         conn.execute(_CANCEL_TASKS, {"b_ids": gone, "b_now": now})
@@ -104,8 +146,20 @@ def _update_task_row(conn, row: dict, view, scope: dict) -> None:
                "stage": _str(scope.get("stage")) or row["stage"], "tier": _str(scope.get("tier")) or row["tier"]}
     changes = {k: v for k, v in changes.items() if row[k] != v}
     if changes:
-        conn.execute(update(_HT).where(_HT.c.id == row["id"]).values(**changes))
+        conn.execute(_update_task_statement(tuple(changes)), {"b_id": row["id"], **{f"b_{k}": v
+                                                                                    for k, v in changes.items()}})
         row.update(changes)
+
+
+_UPDATE_TASK: dict[tuple[str, ...], object] = {}  # one statement per set of changed columns (≤ 2^10)
+
+
+def _update_task_statement(columns: tuple[str, ...]):
+    stmt = _UPDATE_TASK.get(columns)
+    if stmt is None:
+        stmt = _UPDATE_TASK[columns] = (update(_HT).where(_HT.c.id == bindparam("b_id"))
+                                        .values({c: bindparam(f"b_{c}") for c in columns}))
+    return stmt
 
 
 def _int(value):
@@ -134,13 +188,14 @@ def sync_timers(session: Session, instance: Instance, timers, new: bool, previou
         return
     conn = session.connection()
     current = {t.task_id: t for t in timers}
-    gone = sorted(task_id for task_id in marks if task_id not in current)
+    consumed = {task_id for i, task_id in session.info.get(_CONSUMED, ()) if i == instance.id}
+    gone = sorted(task_id for task_id in marks if task_id not in current and task_id not in consumed)
     if gone:
         conn.execute(_DELETE_TIMERS, {"b_instance": instance.id, "b_task_ids": gone})
     fresh = []
     for task_id, timer in current.items():
         mark = marks.get(task_id)
-        if mark is None:
+        if mark is None or task_id in consumed:  # no row (yet, or any more: the firing job deleted it)
             fresh.append(timer)
             continue
         values = {"b_instance": instance.id, "b_task": task_id, "b_element": timer.element_id}
@@ -152,7 +207,7 @@ def sync_timers(session: Session, instance: Instance, timers, new: bool, previou
             continue
         if moved.rowcount == 0:  # the firing job consumed the row in this transaction
             fresh.append(timer)
-    _insert_timers(conn, instance, fresh)
+    _insert_timers(session, instance, fresh)
 
 
 def _parse_marks(previous: list[str]) -> dict[str, tuple[str, str]] | None:
@@ -166,8 +221,12 @@ def _parse_marks(previous: list[str]) -> dict[str, tuple[str, str]] | None:
     return marks
 
 
-def _insert_timers(conn, instance: Instance, timers) -> None:
+def _insert_timers(session: Session, instance: Instance, timers) -> None:
     if timers:
+        consumed = session.info.get(_CONSUMED)
+        if consumed:  # the timer has a row again
+            consumed.difference_update((instance.id, t.task_id) for t in timers)
+        conn = session.connection()
         now = clock.now()
         conn.execute(_INSERT_JOBS, [{"kind": "timer", "due_at": t.due_at, "instance_id": instance.id,
                                      "task_id": t.task_id, "element_id": t.element_id, "payload": {"cycle": t.cycle},
@@ -190,7 +249,7 @@ def _sync_timers_by_rows(session: Session, instance: Instance, timers, new: bool
             conn.execute(_MOVE_TIMER, {**values, "b_due": timer.due_at})
         elif timer is not None and r.element_id != timer.element_id:  # renamed by a migration
             conn.execute(_RENAME_TIMER, values)
-    _insert_timers(conn, instance, [t for task_id, t in current.items() if task_id not in rows])
+    _insert_timers(session, instance, [t for task_id, t in current.items() if task_id not in rows])
 
 
 def sync_subscriptions(session: Session, instance: Instance, wanted: list[str], new: bool) -> None:
