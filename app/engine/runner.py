@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
@@ -93,6 +94,33 @@ class Runner:
     def use_script_engine(self, script_engine) -> None:
         """Reuse this workflow for another change (the hot cache): scripts run with that change's context."""
         self.wf.script_engine = script_engine
+
+    def prepare_reuse(self) -> bool:
+        """Make this in-memory workflow iterate like one restored from its JSON, before it is kept for the
+        next change: a restore recreates subprocesses walking the task tables (parents before children),
+        while a running workflow holds them in the order they started. False when it holds a subprocess
+        a restore would not bring back (its call activity is gone): such a workflow is not kept."""
+        subprocesses = self.wf.subprocesses
+        if not subprocesses:
+            return True
+        order: list = []
+        placed: set = set()
+
+        def walk(flow) -> None:
+            for task in flow.tasks.values():
+                if task.id in subprocesses and task.id not in placed and isinstance(task.task_spec, SubWorkflowTask):
+                    placed.add(task.id)
+                    order.append(task.id)
+                    walk(subprocesses[task.id])
+
+        walk(self.wf)
+        if len(order) != len(subprocesses):
+            return False
+        if list(subprocesses) != order:
+            ordered = {task_id: subprocesses[task_id] for task_id in order}
+            subprocesses.clear()
+            subprocesses.update(ordered)
+        return True
 
     def differs_from(self, state: str, restored: Runner) -> str | None:
         """Why this in-memory workflow is not what ``state`` (and ``restored``, restored from it) hold."""

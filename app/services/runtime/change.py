@@ -236,6 +236,7 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
         raise refuse_step(instance.id, "", "流程未结束,却没有待办、定时器、消息订阅或事故 / the process is not "
                                            "finished but nothing is open: no task, timer, message or incident")
     summary.update(marks)
+    reusable = runner.prepare_reuse()  # before the dump: the row then lists subprocesses as a restore has them
     state = runner.dump()
     ended = now if status in ("completed", "cancelled") else None
     if status == "completed" and instance.status != "completed":
@@ -249,7 +250,7 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     else:
         _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
                                         "ended_at": ended})
-    if status not in ("completed", "cancelled"):
+    if reusable and status not in ("completed", "cancelled"):
         _keep_hot(session, instance, runner)
 
 
