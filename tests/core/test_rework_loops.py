@@ -72,7 +72,11 @@ def _typical(samples):
 
 
 def _assert_flat(seconds, sizes):
-    early, late = _typical(seconds[5:55]), _typical(seconds[-51:-1])
+    # the late cost is the cheapest of the last three 50-round windows: a burst of load on the shared machine
+    # can cover one window (it failed so twice in whole-suite runs), while a cost that grows with history
+    # raises all three
+    early = _typical(seconds[5:55])
+    late = min(_typical(seconds[-151:-101]), _typical(seconds[-101:-51]), _typical(seconds[-51:-1]))
     assert late <= 1.5 * early, f"per-round cost grew: rounds 5-55 {early * 1000:.1f} ms, last 50 {late * 1000:.1f} ms"
     assert max(sizes[-50:]) <= 1.5 * max(sizes[5:55]), f"stored state grew: {max(sizes[5:55])} -> {max(sizes[-50:])}"
 
