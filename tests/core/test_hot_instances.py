@@ -240,3 +240,16 @@ def test_only_save_change_writes_an_instance_state():
 def _update_line(path) -> int:
     text = path.read_text(encoding="utf-8")
     return text.count("\n", 0, text.index("_UPDATE_INSTANCE = (update(_T)")) + 1
+
+
+def test_a_large_instance_is_not_kept(factory, db, monkeypatch):
+    from app.services.caches import HotInstances
+
+    factory.deploy_onboarding()
+    monkeypatch.setattr(HotInstances, "MAX_STATE_BYTES", 100)  # every instance is "large" now
+    inst = factory.start()
+    factory.complete(factory.open_tasks(inst["id"])["ut1"], {"project_name": "甲", "amount_wan": 1})
+    assert len(db.caches.hot) == 0
+    monkeypatch.setattr(HotInstances, "MAX_STATE_BYTES", 128 * 1024)
+    factory.complete(factory.open_tasks(inst["id"])["ut2"], {"project_name": "甲", "amount_wan": 1})
+    assert len(db.caches.hot) == 1
