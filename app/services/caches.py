@@ -31,6 +31,10 @@ class HotInstances:
     committed (``publish``, from ``Database``'s session events). ``size`` 0 turns the cache off.
     """
 
+    MAX_STATE_BYTES = 128 * 1024  # larger instances (an annual assessment's ~700 KB) are restored each time:
+    # in memory a workflow takes 1–3× its JSON (measured on the demo data), so the cache stays under
+    # about 100 MB even when every entry is at the limit; a typical entry is 10–300 KB
+
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: OrderedDict[int, tuple[tuple, Runner]] = OrderedDict()

@@ -152,8 +152,9 @@ def test_a_row_changed_by_another_process_is_restored_not_taken_from_memory(fact
     assert not set(seen) & set(factory.open_tasks(inst["id"]).values())
 
 
-@pytest.mark.parametrize("db_kind", ["sqlite", "pg"], indirect=True)
-def test_a_rolled_back_change_leaves_nothing_in_memory(factory, db):
+def _fresh_instance(factory, db):
+    """An onboarding instance at its first task, with nothing kept in memory; (instance, task id, complete)
+    where ``complete(session)`` completes that task in the caller's transaction."""
     from app.services import tasks
     from app.services.domain import users
 
@@ -161,9 +162,19 @@ def test_a_rolled_back_change_leaves_nothing_in_memory(factory, db):
     inst = factory.start()
     db.caches.hot.clear()
     task = next(iter(factory.open_tasks(inst["id"]).values()))
+
+    def complete(session):
+        tasks.complete_task(session, users.get_user(session, "admin"), task, {"project_name": "甲", "amount_wan": 5})
+
+    return inst, task, complete
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite", "pg"], indirect=True)
+def test_a_rolled_back_change_leaves_nothing_in_memory(factory, db):
+    inst, task, complete = _fresh_instance(factory, db)
     with pytest.raises(RuntimeError, match="after the change"):
         with db.session_scope() as s:
-            tasks.complete_task(s, users.get_user(s, "admin"), task, {"project_name": "甲", "amount_wan": 5})
+            complete(s)
             raise RuntimeError("failure after the change")
     assert len(db.caches.hot) == 0
     assert _row(db, inst["id"]).lock_version == 0
@@ -173,22 +184,16 @@ def test_a_rolled_back_change_leaves_nothing_in_memory(factory, db):
 
 @pytest.mark.parametrize("db_kind", ["sqlite", "pg"], indirect=True)
 def test_a_rolled_back_savepoint_leaves_nothing_in_memory(factory, db):
-    from app.services import tasks
-    from app.services.domain import users
-
-    factory.deploy_onboarding()
-    inst = factory.start()
-    db.caches.hot.clear()
-    task = next(iter(factory.open_tasks(inst["id"]).values()))
+    inst, task, complete = _fresh_instance(factory, db)
     with db.session_scope() as s:
         savepoint = s.begin_nested()
-        tasks.complete_task(s, users.get_user(s, "admin"), task, {"project_name": "甲", "amount_wan": 5})
+        complete(s)
         savepoint.rollback()
     assert len(db.caches.hot) == 0
     assert _row(db, inst["id"]).lock_version == 0
     with db.session_scope() as s:
         with s.begin_nested():
-            tasks.complete_task(s, users.get_user(s, "admin"), task, {"project_name": "甲", "amount_wan": 5})
+            complete(s)
         assert len(db.caches.hot) == 0  # the savepoint committed, the transaction not yet
     assert len(db.caches.hot) == 1
 
@@ -240,3 +245,16 @@ def test_only_save_change_writes_an_instance_state():
 def _update_line(path) -> int:
     text = path.read_text(encoding="utf-8")
     return text.count("\n", 0, text.index("_UPDATE_INSTANCE = (update(_T)")) + 1
+
+
+def test_a_large_instance_is_not_kept(factory, db, monkeypatch):
+    from app.services.caches import HotInstances
+
+    factory.deploy_onboarding()
+    monkeypatch.setattr(HotInstances, "MAX_STATE_BYTES", 100)  # every instance is "large" now
+    inst = factory.start()
+    factory.complete(factory.open_tasks(inst["id"])["ut1"], {"project_name": "甲", "amount_wan": 1})
+    assert len(db.caches.hot) == 0
+    monkeypatch.setattr(HotInstances, "MAX_STATE_BYTES", 128 * 1024)
+    factory.complete(factory.open_tasks(inst["id"])["ut2"], {"project_name": "甲", "amount_wan": 1})
+    assert len(db.caches.hot) == 1

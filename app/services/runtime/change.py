@@ -21,6 +21,7 @@ from app.engine import Runner, StepResult
 from app.errors import AppError, Conflict, NotFound, StepFailed
 from app.models.runtime import HumanTask, Incident, Instance, Job
 from app.services import audit
+from app.services.caches import HotInstances
 from app.services.definitions.versions import spec_for_version
 from app.services.runtime import projections
 from app.services.runtime.failures import handle_service_failure, open_engine_incident
@@ -250,7 +251,7 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     else:
         _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
                                         "ended_at": ended})
-    if reusable and status not in ("completed", "cancelled"):
+    if reusable and status not in ("completed", "cancelled") and len(state) <= HotInstances.MAX_STATE_BYTES:
         _keep_hot(session, instance, runner)
 
 
