@@ -113,10 +113,9 @@ class _TaskConverter(TaskConverter):
         if parent is None:
             data, delta = task.data, {}
         else:
-            before, after = parent.data, task.data
             data = {}
-            delta = {"updates": {key: value for key, value in after.items() if key not in before or value != before[key]},
-                     "deletions": [key for key in before if key not in after]}
+            delta = {"updates": DeepMerge.get_updated_keys(parent.data, task.data),
+                     "deletions": DeepMerge.get_deleted_keys(parent.data, task.data)}
         return {
             "id": str(task.id),
             "parent": str(task._parent) if parent is not None else None,

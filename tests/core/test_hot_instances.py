@@ -91,7 +91,7 @@ def test_a_step_on_the_kept_workflow_equals_the_step_on_a_restored_one(name, mon
             ids.reset(start)
             assert runner.complete(task.id, form).failure is None
         assert _comparable(hot) == _comparable(cold), f"step {i} ({task.element_id})"
-        assert [u.id for u in hot.user_tasks()] == [str(t.id) for t in hot.wf.get_tasks(state=16, manual=True)]
+        assert [u.id for u in hot.user_tasks()] == [str(t.id) for t in hot.wf.get_tasks(state=16, manual=True)]  # 16: READY
         steps += 1
         if i % 15 == 7:
             frozen[0] += dt.timedelta(days=2)  # timers fire in both copies

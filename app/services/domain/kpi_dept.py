@@ -43,7 +43,14 @@ from app.models.domain import CHAIN_LEADER_TAGS, TOP500_TAGS, Chain, Enterprise,
 from app.models.domain_processes import FactorIssue
 from app.models.domain_records import CapacityLedger
 from app.models.runtime import HumanTask
-from app.services.domain.kpi_scope import agreed_subquery, as_aware, count_value, local_midnight, rate_value
+from app.services.domain.kpi_scope import (
+    agreed_subquery,
+    as_aware,
+    count_value,
+    labelled,
+    local_midnight,
+    rate_value,
+)
 from app.services.domain.queries import LOCAL_TZ
 
 FACTOR_KEYS = ("factor_dept", "ndrc", "eco", "nrp", "housing")
@@ -207,11 +214,5 @@ def profile_indicators(session, profile: str, chains: list[str], unit_key: str, 
         out = factor_indicators(session, unit_key, unit_name, year, start, end, as_of, cfg)
     else:
         return {}
-    for key, item in out.items():
-        label, unit = LABELS[key]
-        item.setdefault("label", label)
-        item.setdefault("unit", unit)
-        if item.get("value") is not None and unit == "fraction":
-            item["value"] = round(item["value"], 6)
-    return out
+    return labelled(out, LABELS)
 

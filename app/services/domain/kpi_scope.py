@@ -140,6 +140,18 @@ def count_value(n: float) -> dict:
     return {"value": n, "numerator": n, "denominator": None, "reason": None}
 
 
+def labelled(values: dict, labels: dict) -> dict:
+    """Give each indicator its label and unit from ``labels`` (key -> (中文, unit)) and round fractions to
+    six places; returns ``values``, changed in place."""
+    for key, item in values.items():
+        label, unit = labels[key]
+        item.setdefault("label", label)
+        item.setdefault("unit", unit)
+        if item.get("value") is not None and unit == "fraction":
+            item["value"] = round(item["value"], 6)
+    return values
+
+
 def as_aware(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None:
         return None

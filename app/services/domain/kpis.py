@@ -93,6 +93,7 @@ from app.services.domain.kpi_scope import (  # noqa: F401  (re-exported: the KPI
     as_aware,
     count_value,
     kpi_scope_for,
+    labelled,
     local_midnight,
     months_between,
     period_of,
@@ -250,12 +251,7 @@ def indicators(session: Session, year: Any, quarter: Any = None, month: Any = No
     # -- capacity
     out["capacity_index"] = kpi_parts.capacity(session, scope, period["year"], cfg, end)
 
-    for key, item in out.items():
-        label, unit = LABELS[key]
-        item.setdefault("label", label)
-        item.setdefault("unit", unit)
-        if item.get("value") is not None and unit == "fraction":
-            item["value"] = round(item["value"], 6)
+    labelled(out, LABELS)
     return {"region_code": scope.region_code, "park_id": scope.park_id, "chain_code": scope.chain_code,
             "unit_key": scope.unit_key, "responsible_unit": scope.responsible_unit,
             "period": {"label": period["label"], "kind": period["kind"], "year": period["year"],
