@@ -47,6 +47,43 @@ def test_a_failing_and_a_dropped_job_in_a_fast_batch_cost_the_others_nothing(fac
     assert factory.run_jobs() == 0 and _fired(db) == 5  # nothing fires twice
 
 
+def test_jobs_rerun_after_a_failed_fast_batch_are_logged_and_counted_once(factory, clock, db):
+    """A batch that stops at a job rolls back; the jobs before it run again. Their log line and their
+    jobs_run count belong to the run that committed, so each job is observed exactly once."""
+    import io
+    import json
+
+    from app.ops import logs, metrics
+    from app.services.runtime import instances as runtime
+
+    factory.deploy_onboarding()
+    started = [factory.start() for _ in range(5)]
+    with db.session_scope() as s:  # the batch's third job: its instance is gone, so the fast path stops there
+        runtime.cancel_instance(s, started[2]["id"], "tester")
+        s.add(Job(kind="timer", due_at=clock.now() + dt.timedelta(days=1), instance_id=started[2]["id"],
+                  task_id="gone", element_id="yellow1", payload={}))
+
+    def count(outcome):
+        return metrics.JOBS_RUN.labels("timer", outcome)._value.get()
+
+    ok_before, dropped_before = count("ok"), count("dropped")
+    stream = io.StringIO()
+    handler = logs._JsonLineHandler(stream)
+    logs.JOBS.addHandler(handler)
+    try:
+        clock.advance("P1DT1M")
+        assert factory.run_jobs() == 5
+    finally:
+        logs.JOBS.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    per_job = {}
+    for line in lines:
+        per_job.setdefault(line["job_id"], []).append(line["outcome"])
+    assert sorted(per_job.values()) == [["dropped"]] + [["ok"]] * 4, per_job
+    assert count("ok") - ok_before == 4 and count("dropped") - dropped_before == 1
+    assert _fired(db) == 4
+
+
 def test_a_lost_lease_applies_nothing(factory, clock, db):
     factory.deploy_onboarding()
     for _ in range(4):

@@ -132,20 +132,29 @@ def _load(session: Session, job_ids: list[int]) -> list[dict]:
     return jobs
 
 
+def _observe(observations: list) -> None:
+    """The log lines and counts of a batch's job runs, made once its transaction has committed."""
+    for observe in observations:
+        observe()
+
+
 def _run_fast(db, job_ids: list[int]) -> int:
+    observations: list = []
     with db.session_scope() as session:
         audit.buffer(session)  # the batch's audit events: one INSERT before the commit
         try:
             jobs = _load(session, job_ids)
             taken, locked = _take_first(session, jobs)
-            ran = _apply_all(session, jobs, taken, locked)
+            ran = _apply_all(session, jobs, taken, locked, observations)
         finally:
             projections.end_batch(session)
         audit.flush(session)
-        return ran
+    _observe(observations)
+    return ran
 
 
-def _apply_all(session: Session, jobs: list[dict], taken: set[int], locked: dict[int, Instance]) -> int:
+def _apply_all(session: Session, jobs: list[dict], taken: set[int], locked: dict[int, Instance],
+               observations: list) -> int:
     """The fast path's loop, in one transaction that holds (PostgreSQL: ``locked``; SQLite: the
     database's write lock) the locks of every instance it reads beforehand."""
     ordered = [j["id"] for j in jobs]
@@ -163,7 +172,7 @@ def _apply_all(session: Session, jobs: list[dict], taken: set[int], locked: dict
                 continue
             if job.kind == "timer" and job.instance_id is not None and job.task_id:
                 projections.timer_row_consumed(session, job.instance_id, job.task_id)
-            with job_run(job, observe_failure=False):
+            with job_run(job, observe_failure=False, observations=observations):
                 apply_job(session, job)
         except Exception as exc:  # no after_rollback hook here: the careful path runs the job again
             raise _Failed(ordered, index) from exc
@@ -240,9 +249,10 @@ def _run_careful(db, job_ids: list[int]) -> int:
     database error aborts the batch; its jobs are then retried one per transaction.
     """
     retry: list[tuple[dict, Exception]] = []
+    observations: list = []
     try:
         with db.session_scope() as session:
-            ran = sum(1 for job in _load(session, job_ids) if _run_one(session, job, retry))
+            ran = sum(1 for job in _load(session, job_ids) if _run_one(session, job, retry, observations))
             for row, exc in retry:
                 _put_back(session, db, row, exc)
     except SQLAlchemyError:
@@ -250,10 +260,11 @@ def _run_careful(db, job_ids: list[int]) -> int:
             raise
         log.exception("job batch failed; running its jobs one by one")
         return sum(_run_careful(db, [job_id]) for job_id in job_ids)
+    _observe(observations)
     return ran
 
 
-def _run_one(session: Session, row: dict, retry: list) -> bool:
+def _run_one(session: Session, row: dict, retry: list, observations: list) -> bool:
     job = Job(**row)  # a transient snapshot: the row itself is deleted below
     if job.instance_id is not None:  # the lease check below must happen under the instance lock
         prelock_instance(session, job.instance_id)
@@ -264,7 +275,7 @@ def _run_one(session: Session, row: dict, retry: list) -> bool:
         return False
     savepoint = session.begin_nested()  # the job row's delete commits even when the kind gives up
     try:
-        with job_run(job):  # JSON log line, jobs_run metric, correlation id on its audit events
+        with job_run(job, observations=observations):  # log line and jobs_run count after the commit
             apply_job(session, job)
         savepoint.commit()
     except (Conflict, NotFound) as exc:
