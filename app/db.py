@@ -112,6 +112,9 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.engine
+        from app import write_behind
+
+        write_behind.install(self.engine)  # the sweep's queued writes go out before any other statement
         self.Session = sessionmaker(self.engine, expire_on_commit=False, info={"db": self})
         self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False, info={"db": self})
         event.listen(self.Session, "after_commit", self._publish_hot)

@@ -85,6 +85,46 @@ def pg_throughput(n: int = 1000):
     return results
 
 
+def raw_timer_jobs(n: int = 300) -> float:
+    """Raw SpiffWorkflow in this process, no database: restore an onboarding instance waiting at its
+    first task, fire its due yellow timer (boundary event, service task, end event) and serialize it —
+    the engine work of one due-job, median ms. Its inverse is what one process could sweep with no
+    database, no projections and no audit at all: the ceiling a worker's rate is compared with."""
+    import datetime as dt
+
+    import SpiffWorkflow.bpmn.specs.event_definitions.timer as spiff_timer
+    from SpiffWorkflow import TaskState
+
+    from bench.__main__ import raw_engine
+
+    ser, engine, start = raw_engine()
+    states = [start() for _ in range(n)]
+    real = dt.datetime
+
+    class DayLater(real):  # raw SpiffWorkflow reads the wall clock: the timers are due one day on
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) + dt.timedelta(days=1, minutes=1)
+
+    patched, spiff_timer.datetime = spiff_timer.datetime, DayLater
+    try:
+        times = []
+        for state in states:
+            t0 = time.perf_counter()
+            wf = ser.deserialize_json(state)
+            wf.script_engine = engine
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            ser.serialize_json(wf)
+            times.append(time.perf_counter() - t0)
+        fired = sum(1 for t in wf.get_tasks() if t.task_spec.name == "svc_yellow" and t.state == TaskState.COMPLETED)
+        if fired != 1:
+            raise RuntimeError("the raw timer job did not fire the yellow timer")
+    finally:
+        spiff_timer.datetime = patched
+    return statistics.median(times) * 1000
+
+
 REGIONS = ["530802", "530821", "530822", "530823", "530824", "530825", "530826", "530827", "530828", "530829"]
 
 

@@ -67,10 +67,11 @@ class Statements:
     """The statements the write engine runs while active (the demo clock's offset loader switched off)."""
 
     def __init__(self, db):
-        self.db, self.seen = db, []
+        self.db, self.seen, self.sizes = db, [], []
 
     def _before(self, conn, cursor, statement, params, context, executemany):
         self.seen.append(" ".join(statement.split()))
+        self.sizes.append(len(params) if executemany else 1)  # parameter sets (rows) of the statement
 
     def __enter__(self):
         app_clock.install_loader(None)
@@ -83,6 +84,9 @@ class Statements:
 
     def count(self, prefix: str) -> int:
         return sum(1 for s in self.seen if s.startswith(prefix))
+
+    def rows(self, prefix: str) -> int:
+        return sum(n for s, n in zip(self.seen, self.sizes, strict=True) if s.startswith(prefix))
 
 
 def _fired(db, element_id: str) -> int:
@@ -110,7 +114,10 @@ def test_a_timer_job_costs_no_task_read_and_no_timer_delete(factory, clock, db, 
     assert 1 <= batches <= 3, seen.seen
     # the open task rows of a batch: one read for the batch, none per job
     assert seen.count("SELECT human_task.") == batches, seen.seen
-    assert seen.count("UPDATE human_task") == n  # the warning turns yellow
+    assert seen.rows("UPDATE human_task") == n  # the warning turns yellow
+    assert seen.rows("UPDATE instance") == n
+    # the batch's row writes are queued and sent as one executemany per statement
+    assert seen.count("UPDATE human_task") == batches and seen.count("UPDATE instance") == batches, seen.seen
     # the fired yellow timer's row was taken by the batch: no per-job DELETE of it
     assert seen.count("DELETE FROM job WHERE job.instance_id") == 0, seen.seen
     assert not any("SAVEPOINT" in s for s in seen.seen)  # the fast path ran through
@@ -166,7 +173,7 @@ def test_later_changes_of_an_instance_in_a_batch_read_what_the_earlier_ones_wrot
         assert jobs.run_due(db, worker_id="w") == 5
     assert "fast path" not in caplog.text  # no job of the batch failed and ran again alone
     # one warning update per reminder: the messages' changes read the rows the changes before them wrote
-    assert seen.count("UPDATE human_task") == 3, seen.seen
+    assert seen.rows("UPDATE human_task") == 3, seen.seen
     assert sorted(factory.open_tasks(target)) == ["after", "later", "work"]
     with db.read_scope() as s:
         warnings = dict(s.execute(select(HumanTask.instance_id, HumanTask.warning)

@@ -6,10 +6,12 @@ applies each batch in one transaction (one commit); the batch size follows the m
 (``next_batch_size``). Each job first deletes its row *conditioned on the lease it was loaded with*,
 under its instance's lock; the delete and the state change commit together, so a job whose lease
 expired and was re-taken by another worker is applied by exactly one of them — the loser's delete
-matches nothing. The fast path (``run_batch``) takes a batch's first job per instance in one
-statement on PostgreSQL, reads the batch's open task rows in one query, tells the projections which
-timer rows its jobs consumed and writes the batch's audit events in one INSERT; a job that raises rolls
-the batch back and is run alone on the careful path (``_run_careful``, a savepoint per job).
+matches nothing. The fast path (``run_batch``) takes a batch's first job per instance at once (one
+statement on PostgreSQL, a read and a delete under SQLite's write lock), reads the batch's open task
+rows in one query, tells the projections which timer rows its jobs consumed, queues its instance and
+task row writes (``app.write_behind``: one executemany per statement, sent before the next other
+statement) and writes the batch's audit events in one INSERT; a job that raises rolls the batch back
+and is run alone on the careful path (``_run_careful``, a savepoint per job).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ import socket
 import time
 import uuid
 
-from sqlalchemy import BigInteger, bindparam, column, delete, insert, or_, select, text, update
+from sqlalchemy import BigInteger, bindparam, column, delete, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, write_behind
 from app.db import after_savepoint_rollback
 from app.engine import StepResult
 from app.errors import Conflict, NotFound
@@ -41,6 +43,7 @@ from app.services.runtime.change import (
     apply_change,
     prelock_instance,
     release_prelock,
+    snapshot,
 )
 from app.services.runtime.failures import backoff
 from app.services.runtime.instances import instance_view
@@ -143,9 +146,10 @@ def _run_fast(db, job_ids: list[int]) -> int:
     with db.session_scope() as session:
         audit.buffer(session)  # the batch's audit events: one INSERT before the commit
         try:
-            jobs = _load(session, job_ids)
-            taken, locked = _take_first(session, jobs)
-            ran = _apply_all(session, jobs, taken, locked, observations)
+            with write_behind.deferring(session):  # instance and task rows: one executemany per statement
+                jobs = _load(session, job_ids)
+                taken, locked = _take_first(session, jobs)
+                ran = _apply_all(session, jobs, taken, locked, observations)
         finally:
             projections.end_batch(session)
         audit.flush(session)
@@ -159,8 +163,7 @@ def _apply_all(session: Session, jobs: list[dict], taken: set[int], locked: dict
     database's write lock) the locks of every instance it reads beforehand."""
     ordered = [j["id"] for j in jobs]
     # open task rows of the instances already locked: one query instead of one per change
-    projections.prefetch_open_tasks(session, locked if not _sqlite(session) else
-                                    [j["instance_id"] for j in jobs if j["instance_id"] is not None])
+    projections.prefetch_open_tasks(session, locked)
     ran = 0
     for index, row in enumerate(jobs):
         job = _job_snapshot(row)  # the row itself is deleted below
@@ -214,11 +217,9 @@ _LOCK_AND_TAKE = text(
 
 
 def _take_first(session: Session, jobs: list[dict]) -> tuple[set[int], dict[int, Instance]]:
-    """On PostgreSQL, take every job of the batch that is the first of its instance in one statement;
-    returns the job ids taken and the locked instance rows. The later jobs of an instance are taken
-    one by one (``_take``) after the change before them, which may have rewritten their rows."""
-    if _sqlite(session):
-        return set(), {}
+    """Take every job of the batch that is the first of its instance at once; returns the job ids
+    taken and the locked instance rows. The later jobs of an instance are taken one by one (``_take``)
+    after the change before them, which may have rewritten their rows."""
     first, seen = [], set()
     for row in jobs:
         if row["instance_id"] is None or row["instance_id"] not in seen:
@@ -226,11 +227,25 @@ def _take_first(session: Session, jobs: list[dict]) -> tuple[set[int], dict[int,
             seen.add(row["instance_id"])
     if not first:
         return set(), {}
+    if _sqlite(session):
+        return _take_first_sqlite(session, first, seen - {None})
     rows = session.connection().execute(_LOCK_AND_TAKE, {
         "instance_ids": sorted(i for i in seen if i is not None), "job_ids": [r["id"] for r in first],
         "owners": [r["lease_owner"] for r in first]}).mappings().all()
     locked = {r["id"]: Instance(**{c.key: r[c.key] for c in _T.c}) for r in rows if r["id"] is not None}
     return set(rows[0]["taken_ids"] or ()), locked
+
+
+def _take_first_sqlite(session: Session, first: list[dict], instance_ids: set[int]) -> tuple[set[int], dict]:
+    """SQLite: the writer holds the database's write lock (``BEGIN IMMEDIATE``), so reading the batch's
+    instances, finding its jobs still leased as loaded and deleting those is one atomic step."""
+    conn = session.connection()
+    locked = {r["id"]: snapshot(r) for r in conn.execute(select(_T).where(_T.c.id.in_(instance_ids))).mappings()}
+    mine = tuple_(_J.c.id, _J.c.lease_owner).in_([(r["id"], r["lease_owner"]) for r in first])
+    taken = set(conn.scalars(select(_J.c.id).where(mine)))
+    if taken:
+        conn.execute(delete(_J).where(_J.c.id.in_(taken)))
+    return taken, locked
 
 
 def _take(session: Session, job: Job) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app import clock
+from app import clock, write_behind
 from app.db import HOT_PENDING, database_of
 from app.engine import Runner, StepResult
 from app.errors import AppError, Conflict, NotFound, StepFailed
@@ -263,10 +263,10 @@ def _failure(session: Session, unit: InstanceChange, result: StepResult) -> bool
 
 
 def _write_back(session: Session, instance: Instance, values: dict) -> None:
-    updated = session.connection().execute(_UPDATE_INSTANCE, {
+    updated = write_behind.execute(session.connection(), _UPDATE_INSTANCE, {
         "_id": instance.id, "_lock_version": instance.lock_version, "lock_version": instance.lock_version + 1,
-        **values})
-    if updated.rowcount != 1:
+        **values}, rows=[("instance", instance.id)], expect=1)
+    if updated is not None and updated != 1:  # None: queued (the sweep), checked when it is sent
         raise Conflict("实例已被他人修改,请刷新后重试 / the instance changed meanwhile; reload and retry")
     for key, value in {**values, "lock_version": instance.lock_version + 1}.items():
         set_committed_value(instance, key, value)

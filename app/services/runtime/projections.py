@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, write_behind
 from app.models.runtime import HumanTask, Instance, Job, MessageSubscription
 from app.services.runtime import candidates
 from app.services.runtime.service_calls import OperatorContext
@@ -123,7 +123,7 @@ def sync_tasks(session: Session, instance: Instance, views, summary: dict, new: 
             _update_task_row(conn, row, view, scope)
         result.append(SimpleNamespace(**row))
     if new_rows:  # one multi-row INSERT
-        conn.execute(_INSERT_TASKS, new_rows)
+        write_behind.execute(conn, _INSERT_TASKS, new_rows, rows=[("human_task", r["id"]) for r in new_rows])
     return result
 
 
@@ -146,8 +146,9 @@ def _update_task_row(conn, row: dict, view, scope: dict) -> None:
                "stage": _str(scope.get("stage")) or row["stage"], "tier": _str(scope.get("tier")) or row["tier"]}
     changes = {k: v for k, v in changes.items() if row[k] != v}
     if changes:
-        conn.execute(_update_task_statement(tuple(changes)), {"b_id": row["id"], **{f"b_{k}": v
-                                                                                    for k, v in changes.items()}})
+        write_behind.execute(conn, _update_task_statement(tuple(changes)),
+                             {"b_id": row["id"], **{f"b_{k}": v for k, v in changes.items()}},
+                             rows=[("human_task", row["id"])])
         row.update(changes)
 
 
