@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.support import CALLS, FAILURES
-
 # every reuse of a workflow kept in memory between changes is checked against its row (services.caches)
 os.environ.setdefault("INVESTFLOW_HOT_VERIFY", "1")
+# every task-tree walk of app.engine.walks is checked against SpiffWorkflow's own iterator, task by task
+os.environ.setdefault("INVESTFLOW_WALK_VERIFY", "1")
+
+from tests.support import CALLS, FAILURES  # noqa: E402  (imports the engine: the switches above come first)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ Everything outside gets plain ids, dataclasses and dicts from here:
 ``validation`` + ``compile`` (deploy-time checks and specs), ``serializer`` (instance JSON without
 the spec, the spec cache), ``runner`` (create/restore/step one workflow), ``views`` (what a step
 projects), ``spec_migration`` (move an instance to another version), ``scripting`` (the sandbox),
-``clockpatch`` (SpiffWorkflow reads ``app.clock``).
+``clockpatch`` (SpiffWorkflow reads ``app.clock``), ``walks`` (its task-tree walks, same order, less overhead).
 """
 
 from app.engine.compile import CompiledProcess, compile_files  # noqa: F401

@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from app.engine import (
     clockpatch,  # noqa: F401  (installs the app clock into the timer module)
     compaction,
+    walks,  # noqa: F401  (task-tree walks in SpiffWorkflow's order without its iterator's overhead)
 )
 from app.engine.scripting import AppScriptEngine, RestrictedEnvironment
 from app.engine.serializer import SERIALIZER_VERSION, SpecBundle, dump_workflow, restore_workflow
