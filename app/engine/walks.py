@@ -105,6 +105,28 @@ def _update_waiting_tasks(self) -> None:
         task.task_spec._update(task)
 
 
+_MASKS = (TaskState.ANY_MASK, TaskState.FINISHED_MASK, TaskState.NOT_FINISHED_MASK, TaskState.DEFINITE_MASK,
+          TaskState.PREDICTED_MASK, TaskState.MAYBE, TaskState.LIKELY, TaskState.FUTURE, TaskState.WAITING,
+          TaskState.READY, TaskState.STARTED, TaskState.COMPLETED, TaskState.ERROR, TaskState.CANCELLED)
+
+
+def mismatches(workflow) -> list[str]:
+    """Where :func:`walk` and SpiffWorkflow's iterators disagree on this workflow and its subprocesses,
+    for every state mask and ``manual`` value a plain query can pass (empty when they all agree)."""
+    problems = []
+    for flow in (workflow, *workflow.subprocesses.values()):
+        for mask in _MASKS:
+            for manual in (None, True, False):
+                kwargs = {"state": mask} if manual is None else {"state": mask, "manual": manual}
+                fast = [t.id for t in walk(flow.task_tree, mask, manual)]
+                if fast != [t.id for t in BpmnTaskIterator(flow.task_tree, **kwargs)]:
+                    problems.append(f"{flow.spec.name}: {TaskState.get_name(mask)} manual={manual}")
+            if [t.id for t in walk(flow.task_tree, mask, bpmn=False)] != \
+                    [t.id for t in TaskIterator(flow.task_tree, state=mask)]:
+                problems.append(f"{flow.spec.name}: {TaskState.get_name(mask)} (own tree)")
+    return problems
+
+
 VERIFY = False
 
 
