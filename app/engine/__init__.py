@@ -7,6 +7,8 @@ projects), ``spec_migration`` (move an instance to another version), ``scripting
 ``clockpatch`` (SpiffWorkflow reads ``app.clock``), ``walks`` (its task-tree walks, same order, less overhead).
 """
 
+import contextlib
+
 from app.engine.compile import CompiledProcess, compile_files  # noqa: F401
 from app.engine.runner import Runner, make_script_engine  # noqa: F401
 from app.engine.scripting import check_code  # noqa: F401
@@ -20,3 +22,18 @@ from app.engine.views import (  # noqa: F401
     UserTaskView,
     element_instructions,
 )
+
+
+@contextlib.contextmanager
+def as_shipped():
+    """SpiffWorkflow without this package's speed-ups to it (task-tree walks, task ids that keep their
+    text), for the bench's raw baseline measured in the same process; the app clock stays installed."""
+    from app.engine import serializer, walks
+
+    walks.uninstall()
+    serializer.draw_plain_task_ids(True)
+    try:
+        yield
+    finally:
+        serializer.draw_plain_task_ids(False)
+        walks.install()

@@ -67,7 +67,13 @@ def _new_task_id() -> UUID:
     return task_id
 
 
+_shipped_uuid4 = _spiff_task.uuid4
 _spiff_task.uuid4 = _new_task_id  # SpiffWorkflow's Task() draws ids from this name only
+
+
+def draw_plain_task_ids(plain: bool) -> None:
+    """New tasks get SpiffWorkflow's plain ``uuid4`` ids (True) or ids that keep their text (False, the default)."""
+    _spiff_task.uuid4 = _shipped_uuid4 if plain else _new_task_id
 
 _restoring = threading.local()
 

@@ -128,6 +128,7 @@ def mismatches(workflow) -> list[str]:
 
 
 VERIFY = False
+_original_update_waiting = Workflow.update_waiting_tasks
 
 
 def install() -> None:
@@ -135,6 +136,17 @@ def install() -> None:
     VERIFY = os.environ.get("INVESTFLOW_WALK_VERIFY", "").strip().lower() in {"1", "true", "yes", "on"}
     BpmnBaseWorkflow.get_tasks_iterator = _get_tasks_iterator
     Workflow.update_waiting_tasks = _update_waiting_tasks
+
+
+def installed() -> bool:
+    return BpmnBaseWorkflow.get_tasks_iterator is _get_tasks_iterator and \
+        Workflow.update_waiting_tasks is _update_waiting_tasks
+
+
+def uninstall() -> None:
+    """SpiffWorkflow's own iterators again (``engine.as_shipped``: the bench's raw baseline)."""
+    BpmnBaseWorkflow.get_tasks_iterator = _original_iterator
+    Workflow.update_waiting_tasks = _original_update_waiting
 
 
 install()

@@ -65,3 +65,15 @@ def test_verify_mode_stops_a_step_whose_walk_differs(monkeypatch):
     monkeypatch.setattr(walks, "MAX_DEPTH", 2)
     with pytest.raises(walks.WalkMismatch):
         _run("onboarding.bpmn", monkeypatch, lambda runner: None, steps=2)
+
+
+def test_the_bench_baseline_runs_spiffworkflow_as_shipped(monkeypatch):
+    """``engine.as_shipped`` (the bench's raw side) takes the walks out and puts them back, even on error."""
+    from app.engine import as_shipped
+
+    assert walks.installed()
+    with pytest.raises(RuntimeError), as_shipped():
+        assert not walks.installed()
+        assert _run("onboarding.bpmn", monkeypatch, lambda runner: None, steps=3) >= 1  # SpiffWorkflow's own walks
+        raise RuntimeError("the measurement failed")
+    assert walks.installed()
