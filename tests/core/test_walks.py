@@ -60,11 +60,16 @@ def test_a_walk_that_differs_is_caught(monkeypatch):
     assert found
 
 
-def test_verify_mode_stops_a_step_whose_walk_differs(monkeypatch):
+def test_verify_mode_refuses_a_step_whose_walk_differs(monkeypatch):
+    """The difference surfaces as the step's failure (an incident for the platform), never as a saved step."""
+    runners = []
+    _run("onboarding.bpmn", monkeypatch, runners.append, steps=0)
+    runner = runners[0]
+    task = runner.user_tasks()[0]
     monkeypatch.setattr(walks, "VERIFY", True)
     monkeypatch.setattr(walks, "MAX_DEPTH", 2)
-    with pytest.raises(walks.WalkMismatch):
-        _run("onboarding.bpmn", monkeypatch, lambda runner: None, steps=2)
+    result = runner.complete(task.id, {"project_name": "测试", "amount_wan": 100})
+    assert result.failure is not None and "WalkMismatch" in result.failure.message
 
 
 def test_the_bench_baseline_runs_spiffworkflow_as_shipped(monkeypatch):
