@@ -33,8 +33,12 @@ demo: deploy
 run: assets demo
 	$(BIN)/investflow serve --host 127.0.0.1 --port $(PORT)
 
+# the suite runs on TEST_WORKERS processes (pytest-xdist; each has its own SQLite files and PostgreSQL
+# database); TEST_WORKERS=0 runs it in this process
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
