@@ -119,9 +119,8 @@ def raw_timer_jobs(n: int = 300) -> float:
             wf.do_engine_steps()
             ser.serialize_json(wf)
             times.append(time.perf_counter() - t0)
-        fired = sum(1 for t in wf.get_tasks() if t.task_spec.name == "svc_yellow" and t.state == TaskState.COMPLETED)
-        if fired != 1:
-            raise RuntimeError("the raw timer job did not fire the yellow timer")
+            if not any(t.task_spec.name == "svc_yellow" and t.state == TaskState.COMPLETED for t in wf.get_tasks()):
+                raise RuntimeError("a raw timer job did not fire the yellow timer")
     finally:
         spiff_timer.datetime = patched
     return statistics.median(times) * 1000
