@@ -125,6 +125,8 @@ def check_value(value, name: str = "data"):
 
 def _depth_ok(text: str) -> bool:
     """Nesting depth by bracket count (strings skipped), before the recursive parser sees the text."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # a form's body: too few brackets to nest too deep
+        return True
     depth = 0
     in_string = escaped = False
     for ch in text:

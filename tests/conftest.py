@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, text
 os.environ.setdefault("INVESTFLOW_HOT_VERIFY", "1")
 # every task-tree walk of app.engine.walks is checked against SpiffWorkflow's own iterator, task by task
 os.environ.setdefault("INVESTFLOW_WALK_VERIFY", "1")
+# every instance JSON orjson writes is checked to parse like the standard encoder's (app.engine.statejson)
+os.environ.setdefault("INVESTFLOW_JSON_VERIFY", "1")
 
 from tests.support import CALLS, FAILURES  # noqa: E402  (imports the engine: the switches above come first)
 

@@ -31,6 +31,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
+from app.engine import statejson
+
 
 class _TaskId(UUID):
     """A task id read from instance JSON that keeps its text.
@@ -184,6 +186,7 @@ _config[Task] = _TaskConverter
 REGISTRY = BpmnWorkflowSerializer.configure(_config, registry=_ThreadLocalModeRegistry())
 REGISTRY.register(_TaskId, lambda v: {"value": str(v)}, lambda v: UUID(v["value"]), typename="UUID")
 SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
+_ENCODER_DEFAULT = statejson.encoder_default(REGISTRY)
 SERIALIZER_VERSION = SERIALIZER.VERSION
 
 
@@ -208,12 +211,12 @@ def dump_workflow(workflow: BpmnWorkflow) -> str:
         dct = SERIALIZER.to_dict(workflow)
     finally:
         REGISTRY._encoder_mode = False
-    return json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+    return statejson.dumps(dct, _ENCODER_DEFAULT, SERIALIZER._encoder_cls)
 
 
 def restore_workflow(state: str, bundle: SpecBundle, serializer_version: str) -> BpmnWorkflow:
     """The workflow of stored instance JSON, against the cached spec objects of its version."""
-    dct = json.loads(state)
+    dct = statejson.loads(state)
     dct[SERIALIZER.VERSION_KEY] = serializer_version
     SERIALIZER.migrate(dct)
     dct["spec"] = bundle.spec
