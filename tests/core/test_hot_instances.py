@@ -258,3 +258,22 @@ def test_a_large_instance_is_not_kept(factory, db, monkeypatch):
     monkeypatch.setattr(HotInstances, "MAX_STATE_BYTES", 128 * 1024)
     factory.complete(factory.open_tasks(inst["id"])["ut2"], {"project_name": "甲", "amount_wan": 1})
     assert len(db.caches.hot) == 1
+
+
+def test_a_due_job_keeps_in_memory_only_a_workflow_that_was_kept_already(factory, db, clock):
+    """The sweep does not fill the cache with the instances it restores (nobody touches them next), but
+    an instance people are working on stays kept through its timers."""
+    factory.deploy_onboarding()
+    hot = db.caches.hot
+    cold = factory.start()
+    hot.clear()  # as if another process had started it
+    warm = factory.start()
+    assert set(hot._items) == {warm["id"]}
+    hits = hot.hits
+    clock.advance("P1DT1M")
+    assert factory.run_jobs() >= 2  # both yellow timers fired
+    assert hot.hits == hits + 1  # the kept workflow was used by its job…
+    assert set(hot._items) == {warm["id"]}  # …and kept again; the restored one was not
+    with db.read_scope() as s:
+        fired = {s.get(Instance, i).lock_version for i in (cold["id"], warm["id"])}
+    assert fired == {1}  # each written once more by its timer

@@ -24,8 +24,21 @@ MAIL_ATTEMPTS = 5
 MAIL_BACKOFF_SECONDS = 60.0
 
 
+def _job_change(unit: InstanceChange) -> None:
+    """A job keeps a workflow in memory only if it was kept already (an instance people are working on).
+
+    The change after a due job is usually a person's, in a web process, or the next job days later; a
+    sweep that kept each workflow it restored would fill its cache with instances nobody touches next,
+    and the collector would walk them: measured on ``investflow worker`` (1,500 timer jobs, PostgreSQL),
+    full collections took 0.65–0.89 s with the cache kept and 0.40–0.46 s without, and the sweep ran
+    7–17 % faster.
+    """
+    unit.keep_hot = unit.from_hot
+
+
 def fire_timer(session: Session, job: Job) -> None:
     def fire(unit: InstanceChange) -> StepResult:
+        _job_change(unit)
         return unit.runner.step()
 
     apply_change(session, job.instance_id, "system", fire)
@@ -33,6 +46,7 @@ def fire_timer(session: Session, job: Job) -> None:
 
 def retry_service_task(session: Session, job: Job) -> None:
     def retry(unit: InstanceChange) -> StepResult:
+        _job_change(unit)
         unit.prior_attempts = job.attempts  # this job's row is gone: carry its count to save_change()
         return unit.runner.retry_task(job.task_id)
 

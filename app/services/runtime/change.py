@@ -43,6 +43,9 @@ class InstanceChange:
     open_before: set[str] | None = None
     closed: set[str] = field(default_factory=set)  # task rows the change closed itself (a completion)
     events: list[dict] = field(default_factory=list)  # audit events, written with the state (one INSERT)
+    from_hot: bool = False  # the workflow came from the hot cache rather than from the row
+    # offer the saved workflow to the hot cache (jobs: only one that was there already, see fire_timer)
+    keep_hot: bool = True
 
 
 # Hot-path statements are built once with bind parameters.
@@ -126,7 +129,8 @@ def open_change(session: Session, instance_id: int, actor: str) -> InstanceChang
     db = database_of(session)
     engine = script_engine(ctx, db.settings.script_timeout_seconds)
     runner = db.caches.hot.take(instance.id, _stamp(instance))
-    if runner is not None:
+    hot = runner is not None
+    if hot:
         if db.settings.hot_verify:
             _verify_hot(session, instance, runner)
         runner.use_script_engine(engine)
@@ -134,7 +138,7 @@ def open_change(session: Session, instance_id: int, actor: str) -> InstanceChang
         runner = Runner.restore(instance.state, spec_for_version(session, instance.version_id), engine,
                                 instance.serializer_version)
     runner.compact_after = db.settings.compact_after
-    return InstanceChange(session, instance, runner, ctx)
+    return InstanceChange(session, instance, runner, ctx, from_hot=hot)
 
 
 def _stamp(instance: Instance) -> tuple:
@@ -251,7 +255,8 @@ def save_change(unit: InstanceChange, result: StepResult, new: bool = False) -> 
     else:
         _write_back(session, instance, {"state": state, "summary": summary, "status": status, "updated_at": now,
                                         "ended_at": ended})
-    if reusable and status not in ("completed", "cancelled") and len(state) <= HotInstances.MAX_STATE_BYTES:
+    if (reusable and unit.keep_hot and status not in ("completed", "cancelled")
+            and len(state) <= HotInstances.MAX_STATE_BYTES):
         _keep_hot(session, instance, runner)
 
 
