@@ -70,4 +70,5 @@ def job_line(*, request_id: str, job_id: int | None, kind: str, instance_id: int
             "duration_ms": round(duration_ms, 2), "pid": os.getpid()}
     if error:
         line["error"] = error[:500]
-    JOBS.info(line)
+    if JOBS.isEnabledFor(logging.INFO):  # made here, as request_line does: no findCaller per job
+        JOBS.handle(JOBS.makeRecord(JOBS.name, logging.INFO, __file__, 0, line, None, None))
