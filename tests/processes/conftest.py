@@ -28,7 +28,7 @@ from app.demo import data as D
 from app.demo.forms import fill_value
 from app.engine import Runner
 from app.models.domain import Chain, Enterprise, Notification, Project, Region, StageRecord, TimelineEvent
-from app.models.runtime import AuditEvent, HumanTask, Instance, Job, MessageSubscription
+from app.models.runtime import AuditEvent, HumanTask, Incident, Instance, Job, MessageSubscription
 from app.services.definitions import deploy, versions
 from app.services.domain import users
 from app.services.domain.queries import LOCAL_TZ
@@ -207,8 +207,22 @@ class Flow:
                              .order_by(HumanTask.created_at.desc(), HumanTask.id)).all()
         if not rows:
             raise AssertionError(f"no {state} task {element_id} in instance {instance_id}; "
-                                 f"open: {sorted(self.open_tasks(instance_id))}")
+                                 f"open: {sorted(self.open_tasks(instance_id))}; {self._whereabouts(instance_id)}")
         return rows[0]
+
+    def _whereabouts(self, instance_id: int) -> str:
+        """What an instance is doing when a test expected a task it does not have (for the failure)."""
+        with self.db.read_scope() as s:
+            inst = s.get(Instance, instance_id)
+            incidents = [(i.element_id, i.message[:300]) for i in s.scalars(
+                select(Incident).where(Incident.instance_id == instance_id))]
+            jobs = [(j.kind, j.element_id, str(j.due_at)) for j in s.scalars(
+                select(Job).where(Job.instance_id == instance_id))]
+            recent = [(e.type, e.element_id) for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                .order_by(AuditEvent.id.desc()).limit(8))]
+        return (f"status {inst.status if inst else None}, incidents {incidents}, jobs {jobs}, "
+                f"last audit events {recent}")
 
     def tasks(self, instance_id: int, element_id: str | None = None) -> list[HumanTask]:
         with self.db.read_scope() as s:
