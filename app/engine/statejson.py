@@ -67,14 +67,18 @@ def dumps(obj: Any, default: Callable[[Any], Any], fallback_cls: type[json.JSONE
     """Instance JSON ``obj`` (SpiffWorkflow's ``to_dict``) as compact text (see the module's notes for
     what differs from ``json.dumps``)."""
     if _holds_uuid(obj):
-        return json.dumps(obj, cls=fallback_cls, separators=(",", ":"))
+        return _standard(obj, fallback_cls)
     try:
         text = orjson.dumps(obj, default=default, option=_OPTIONS).decode("utf-8")
     except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(obj, cls=fallback_cls, separators=(",", ":"))
+        return _standard(obj, fallback_cls)
     if VERIFY:
         _verify(obj, text, fallback_cls)
     return text
+
+
+def _standard(obj: Any, encoder_cls: type[json.JSONEncoder]) -> str:
+    return json.dumps(obj, cls=encoder_cls, separators=(",", ":"))
 
 
 _LONG_NUMBER = re.compile(r"\d{19}")
@@ -91,12 +95,11 @@ def loads(text: str) -> Any:
 
 def _holds_uuid(workflow: dict) -> bool:
     """A ``uuid.UUID`` (exactly: subclasses such as task ids go to ``default``) in the user data of
-    instance JSON: workflow data, correlations and events, task data and internal data (message
-    payloads), the same in every subprocess."""
+    instance JSON: workflow data, correlations and events, task data, data deltas and internal data
+    (message payloads), the same in every subprocess."""
     parts = [workflow.get("data"), workflow.get("correlations"), workflow.get("bpmn_events")]
-    for task in (workflow.get("tasks") or {}).values():
-        parts.append(task.get("data"))
-        parts.append(task.get("internal_data"))
+    for task in (workflow.get("tasks") or {}).values():  # data: the root's; a child's is a delta against its parent
+        parts += (task.get("data"), task.get("delta"), task.get("internal_data"))
     if any(_any_uuid(part) for part in parts if part):
         return True
     return any(_holds_uuid(sub) for sub in (workflow.get("subprocesses") or {}).values() if isinstance(sub, dict))
@@ -107,20 +110,17 @@ def _any_uuid(value: Any) -> bool:
         return True
     if isinstance(value, dict):
         value = value.values()
-    elif not isinstance(value, (list, tuple)):
+    elif not isinstance(value, _CONTAINERS):
         return False
-    for item in value:
-        kind = type(item)
-        if kind is UUID or ((kind is dict or kind is list or isinstance(item, _CONTAINERS)) and _any_uuid(item)):
-            return True
-    return False
+    # no call for a scalar: this runs over an instance's data at every dump
+    return any(type(item) is UUID or (isinstance(item, _CONTAINERS) and _any_uuid(item)) for item in value)
 
 
 _CONTAINERS = (dict, list, tuple)
 
 
 def _verify(obj: Any, text: str, fallback_cls: type[json.JSONEncoder]) -> None:
-    expected = json.loads(json.dumps(obj, cls=fallback_cls, separators=(",", ":")))
+    expected = json.loads(_standard(obj, fallback_cls))
     if _finite(expected) != json.loads(text):
         raise StateJsonMismatch("orjson wrote instance JSON that parses differently from the standard encoder's")
 

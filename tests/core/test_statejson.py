@@ -37,11 +37,14 @@ def test_registered_types_sets_callables_and_chinese_text_mean_the_same():
                                                              "value": "2026-03-02T09:30:00+00:00"}
 
 
-@pytest.mark.parametrize("where", ["data", "internal", "subprocess", "list"])
+@pytest.mark.parametrize("where", ["data", "delta", "internal", "subprocess", "list"])
 def test_a_uuid_in_user_data_is_written_by_the_standard_encoder(where):
     ref = uuid.UUID(int=7)
     if where == "data":
         obj = state({"ref": {"deep": [ref]}})
+    elif where == "delta":  # a child task's data is stored as its changes against its parent's
+        obj = state({})
+        obj["tasks"]["t1"]["delta"] = {"updates": {"ref": ref}, "deletions": []}
     elif where == "internal":
         obj = state({}, {"msg_payload": {"ref": ref}})
     elif where == "list":

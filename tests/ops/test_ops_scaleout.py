@@ -30,8 +30,9 @@ from tests.ops.conftest import cli, free_port, http, sample, wait_http
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SECONDS = float(os.environ.get("INVESTFLOW_SCALEOUT_SECONDS", "60"))
-YELLOW = "PT8H"
-STEP = "PT6H"  # each clock move; ~14 moves in 60 s bring yellow (8 h) and red (3 days) timers due
+YELLOW_HOURS, STEP_HOURS = 8, 6
+YELLOW = f"PT{YELLOW_HOURS}H"
+STEP = f"PT{STEP_HOURS}H"  # each clock move; ~14 moves in 60 s bring yellow (8 h) and red (3 days) timers due
 
 
 def _children(pid: int) -> list[int]:
@@ -208,9 +209,9 @@ def _aware(at: dt.datetime) -> dt.datetime:
 
 def _later_by_one_move(created: dt.datetime, due: dt.datetime, now: dt.datetime) -> bool:
     """A yellow timer still waiting is due after now, and at most one clock move later than its start."""
-    step = dt.timedelta(hours=6)  # STEP
     request = dt.timedelta(seconds=30)  # the real time between the two reads (seen in CI: 17 ms)
-    return _aware(due) > now and _aware(due) <= _aware(created) + dt.timedelta(hours=8) + step + request
+    latest = _aware(created) + dt.timedelta(hours=YELLOW_HOURS + STEP_HOURS) + request
+    return now < _aware(due) <= latest
 
 
 def _assert_every_due_timer_fired_once(db, clock) -> None:
@@ -228,12 +229,11 @@ def _assert_every_due_timer_fired_once(db, clock) -> None:
         escalated = set(s.scalars(select(HumanTask.instance_id).where(HumanTask.element_id == "escalate")))
     assert not twice, f"timers fired more than once: {twice[:5]}"
     now = clock.now()
-    overdue = [i for i, created in open_ut1
-               if (created if created.tzinfo else created.replace(tzinfo=dt.UTC)) + dt.timedelta(hours=8) < now]
+    overdue = [i for i, created in open_ut1 if _aware(created) + dt.timedelta(hours=YELLOW_HOURS) < now]
     unfired = [i for i in overdue if (i, "yellow1") not in fired]
     # the start request read the clock twice (the row's created_at, the timer's due time) and the
     # test moved it in between (each process re-reads the offset once a second): the timer is then
-    # due up to one STEP later than created_at + 8 h, still waiting as a job, not lost
+    # due up to one STEP later than created_at + YELLOW, still waiting as a job, not lost
     with db.read_scope() as s:
         waiting = {i: due for i, due in s.execute(select(Job.instance_id, Job.due_at).where(
             Job.instance_id.in_(unfired or [-1]), Job.kind == "timer", Job.element_id == "yellow1"))}

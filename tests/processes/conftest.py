@@ -212,15 +212,12 @@ class Flow:
 
     def _whereabouts(self, instance_id: int) -> str:
         """What an instance is doing when a test expected a task it does not have (for the failure)."""
+        inst = self.instance(instance_id)
         with self.db.read_scope() as s:
-            inst = s.get(Instance, instance_id)
             incidents = [(i.element_id, i.message[:300]) for i in s.scalars(
                 select(Incident).where(Incident.instance_id == instance_id))]
-            jobs = [(j.kind, j.element_id, str(j.due_at)) for j in s.scalars(
-                select(Job).where(Job.instance_id == instance_id))]
-            recent = [(e.type, e.element_id) for e in s.scalars(
-                select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                .order_by(AuditEvent.id.desc()).limit(8))]
+        jobs = [(j.kind, j.element_id, str(j.due_at)) for j in self.jobs(instance_id)]
+        recent = [(e.type, e.element_id) for e in self.audit(instance_id)[-8:]]
         return (f"status {inst.status if inst else None}, incidents {incidents}, jobs {jobs}, "
                 f"last audit events {recent}")
 
